@@ -1,0 +1,3 @@
+from msecli.cli import main
+
+main()

@@ -1,0 +1,120 @@
+"""The command line: parse options, call the library, render. Errors become one line and an exit code."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from enum import Enum
+from fractions import Fraction
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from msecli import __version__
+from msecli.errors import MsecliError
+
+app = typer.Typer(
+    name="msecli",
+    help="What a Media Source Extensions SourceBuffer will do with your segments, before you open a browser.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+T = TypeVar("T")
+EXIT_INTERRUPTED = 130
+
+
+class OutputFormat(str, Enum):
+    auto = "auto"
+    mp4 = "mp4"
+    webm = "webm"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"msecli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+) -> None:
+    """msecli: segment media for MSE, inspect segments, simulate a SourceBuffer."""
+
+
+def _run(action: Callable[[], T]) -> T:
+    """Run library code; an MsecliError or Ctrl-C becomes one line on stderr and an exit status."""
+    from msecli.ui.console import stderr_console
+
+    try:
+        return action()
+    except MsecliError as exc:
+        stderr_console().print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        stderr_console().print("[bold red]interrupted[/]: nothing was written")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def _positive_seconds(value: float) -> float:
+    if not value > 0:
+        raise typer.BadParameter("must be a positive number of seconds")
+    return value
+
+
+@app.command()
+def segment(
+    input: Annotated[Path, typer.Argument(help="Any media file FFmpeg can demux (MP4/MOV, MKV/WebM, MPEG-TS, FLV, …).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory to create for the manifest and segments.")],
+    *,
+    duration: Annotated[
+        float, typer.Option("--duration", "-d", callback=_positive_seconds,
+                            help="Target segment duration (s): a segment ends at the first keyframe at or after it.")
+    ] = 4.0,
+    format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Container: auto picks by codec (H.264/HEVC/AAC → mp4, VP8/VP9/Vorbis → webm).")
+    ] = OutputFormat.auto,
+    muxed: Annotated[bool, typer.Option("--muxed", help="All tracks in one init + one segment series (default: one per track).")] = False,
+    tracks: Annotated[
+        str | None, typer.Option("--tracks", "-t", help="Comma list of tracks to keep: ids (video, audio2), kinds, or stream indices.")
+    ] = None,
+    reencode: Annotated[bool, typer.Option("--reencode", help="Re-encode video with keyframes on the target grid (libx264 / libvpx-vp9).")] = False,
+    allow_truncated: Annotated[bool, typer.Option("--allow-truncated", help="Segment what a cut input holds instead of failing.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace OUTPUT if it exists (only once the new one is complete).")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print manifest.json to stdout instead of the summary.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")] = False,
+) -> None:
+    """Split INPUT into MSE-ready init + media segments (fragmented MP4/CMAF or WebM) with a manifest.
+
+    No re-encoding by default: video is cut at keyframes only, audio follows the video's cut points.
+    Output appears all at once: a failed or interrupted run leaves nothing behind.
+    """
+    from msecli.media.segment import SegmentOptions, segment as run_segment
+    from msecli.ui.console import stderr_console, stdout_console
+    from msecli.ui.progress import media_progress
+    from msecli.ui.segment_report import summary_table
+
+    options = SegmentOptions(Fraction(duration).limit_denominator(1_000_000), format.value, muxed, tracks,
+                             allow_truncated, reencode)  # fmt: skip
+    err = stderr_console()
+
+    def work():  # type: ignore[no-untyped-def]
+        with media_progress(err, f"segmenting {input.name}", enabled=not quiet) as progress:
+            return run_segment(input, output, options, force=force, progress=progress)
+
+    result = _run(work)
+    for note in result.notes:
+        err.print(f"[yellow]note:[/] {note}")
+    if json_output:
+        typer.echo(json.dumps(result.manifest.to_dict(), indent=2))
+    elif not quiet:
+        stdout_console().print(summary_table(result.manifest, str(output)))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Pure byte-stream code: bytes in, typed results out. No PyAV, no files."""

@@ -1,0 +1,1 @@
+"""WebM / Matroska (EBML)."""

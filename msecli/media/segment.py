@@ -1,0 +1,326 @@
+"""`msecli segment`: demux with PyAV, cut with packaging.cutter, write with packaging.layout."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from msecli.errors import InputError
+from msecli.formats import codecs
+from msecli.formats.adts import parse_adts_header
+from msecli.formats.isobmff.write import InitTrack
+from msecli.formats.webm.write import WebmTrack
+from msecli.media.convert import Mp4Converter, sample_description
+from msecli.media.source import Source, SourceTrack, open_source, select_tracks
+from msecli.media.truncation import byte_level_shortfall
+from msecli.outdir import staged_output
+from msecli.packaging.containers import choose_container
+from msecli.packaging.cutter import Sample, SegmentCutter, TrackSegment, TrackSpec
+from msecli.packaging.layout import Group, OutputTrack, WriteFile
+from msecli.packaging.manifest import Manifest, seconds
+
+Progress = Callable[[float, float | None], None]  # (seconds done, total seconds or None)
+
+# Formats whose AV1 payloads are already in MP4 form (no temporal delimiters, av1C in extradata).
+MP4_FORM_INPUTS = ("mov", "mp4", "matroska", "webm", "flv")
+OPUS_SEEK_PRE_ROLL_NS = 80_000_000
+WEBM_CODEC_IDS = {"vp8": "V_VP8", "vp9": "V_VP9", "av1": "V_AV1", "opus": "A_OPUS", "vorbis": "A_VORBIS"}
+
+
+@dataclass(frozen=True)
+class SegmentOptions:
+    duration: Fraction = Fraction(4)
+    format: str = "auto"  # auto, mp4, webm
+    muxed: bool = False
+    tracks: str | None = None
+    allow_truncated: bool = False
+    reencode: bool = False
+
+
+@dataclass
+class SegmentResult:
+    manifest: Manifest
+    notes: list[str] = field(default_factory=list)
+
+
+def segment(input_path: Path, out_dir: Path, options: SegmentOptions, *, force: bool = False,
+            progress: Progress | None = None) -> SegmentResult:  # fmt: skip
+    """Segment `input_path` into `out_dir`, which appears only once everything is written."""
+    source = open_source(input_path)
+    try:
+        job = _Job(source, options)
+        with staged_output(out_dir, force) as staging:
+            result = job.run(staging.write, progress)
+            staging.write("manifest.json", [result.manifest.to_json().encode()])
+        return result
+    finally:
+        source.close()
+
+
+@dataclass
+class _TrackState:
+    source: SourceTrack
+    output: OutputTrack
+    stream: av.stream.Stream
+    to_ticks: Callable[[int], int]
+    offset_ticks: int
+    converter: Mp4Converter | None = None
+    strip_adts: bool = False
+    packets: int = 0
+    last_end: Fraction = Fraction(0)
+
+
+class _Job:
+    def __init__(self, source: Source, options: SegmentOptions) -> None:
+        self.source = source
+        self.options = options
+        self.notes = list(source.ignored)
+        selected = select_tracks(source, options.tracks)
+        if options.reencode:
+            from msecli.media.reencode import reencoding_source
+
+            self.packets_source = reencoding_source(source, selected, options)
+        else:
+            self.packets_source = None
+        containers = self._containers(selected)
+        timescales = {t.id: (1000 if containers[t.id] == "webm" else t.time_base.denominator) for t in selected}
+        self.timeline_offset = _timeline_offset(selected, timescales.values())
+        self.tracks: dict[int, _TrackState] = {}
+        for track in selected:
+            spec = TrackSpec(track.id, track.kind, timescales[track.id])
+            output = OutputTrack(spec, containers[track.id], codecs="")
+            stream = source.container.streams[track.stream_index]
+            self.tracks[track.stream_index] = _TrackState(
+                source=track,
+                output=output,
+                stream=stream,
+                to_ticks=_tick_converter(track.time_base, spec.timescale),
+                offset_ticks=int(self.timeline_offset * spec.timescale),
+            )
+        self.cutter = SegmentCutter([s.output.spec for s in self.tracks.values()], options.duration)
+
+    def _containers(self, selected: list[SourceTrack]) -> dict[str, str]:
+        if self.options.muxed:
+            container = choose_container([t.codec for t in selected], self.options.format)
+            return {t.id: container for t in selected}
+        return {t.id: choose_container([t.codec], self.options.format) for t in selected}
+
+    def run(self, write: WriteFile, progress: Progress | None) -> SegmentResult:
+        outputs = [s.output for s in self.tracks.values()]
+        groups = [Group("muxed", outputs, write, muxed=True)] if self.options.muxed else [Group(o.spec.id, [o], write) for o in outputs]
+        by_track = {o.spec.id: g for g in groups for o in g.tracks}
+        total = float(self.source.duration) if self.source.duration else None
+        for count, (state, packet) in enumerate(self._packets()):
+            self._first_packet(state, packet)
+            sample = self._sample(state, packet)
+            if state.converter is not None:
+                state.converter.push(packet)
+            self._deliver(self.cutter.push(state.output.spec.id, sample), by_track)
+            if progress is not None and count % 64 == 0:
+                progress(float(state.last_end), total)
+        for state in self.tracks.values():
+            if state.converter is not None:
+                state.converter.close()
+        self._check_complete()
+        self._deliver(self.cutter.finish(), by_track)
+        duration = max((s.last_end for s in self.tracks.values()), default=Fraction(0))
+        entries = [g.close(float(duration)) for g in groups]
+        if progress is not None:
+            progress(float(duration), float(duration))
+        self._note_long_gops()
+        manifest = Manifest(
+            source=self.source.path.name,
+            duration=seconds(float(duration)),
+            timelineOffset=seconds(float(self.timeline_offset)),
+            tracks=entries,
+        )
+        return SegmentResult(manifest, self.notes)
+
+    def _packets(self) -> Iterator[tuple[_TrackState, av.Packet]]:
+        streams = [s.stream for s in self.tracks.values()]
+        packets = self.packets_source if self.packets_source is not None else self.source.container.demux(streams)
+        try:
+            for packet in packets:
+                if packet.size == 0:
+                    continue
+                state = self.tracks[packet.stream.index]
+                if packet.is_corrupt:
+                    self._corrupt(state, packet)
+                    continue
+                yield state, packet
+        except av.FFmpegError as exc:
+            where = max((s.last_end for s in self.tracks.values()), default=Fraction(0))
+            raise InputError(f"{self.source.path}: unreadable after {float(where):.2f} s ({exc.strerror})") from None
+
+    def _corrupt(self, state: _TrackState, packet: av.Packet) -> None:
+        where = f"{state.source.id} packet at byte {packet.pos}" if packet.pos is not None else state.source.id
+        if not self.options.allow_truncated:
+            shortfall = self._shortfall_text()
+            if shortfall:
+                raise InputError(shortfall)
+            raise InputError(f"{self.source.path}: corrupt {where} (FFmpeg flags it incomplete)")
+        self.notes.append(f"dropped a corrupt {where}")
+
+    def _first_packet(self, state: _TrackState, packet: av.Packet) -> None:
+        if state.packets:
+            return
+        track, output = state.source, state.output
+        if output.container == "mp4":
+            extradata, payload = None, None
+            if track.codec == "aac" and not track.extradata:
+                header = parse_adts_header(memoryview(packet))
+                state.strip_adts = True
+                extradata, payload = header.audio_specific_config, memoryview(packet)[header.header_length :]
+            stsd = sample_description(state.stream, packet, payload, extradata)
+            if _needs_conversion(track, self.source.format_name):
+                state.converter = Mp4Converter(state.stream, keep_payloads=True)
+            entry, children = codecs.sample_entry_children(stsd)
+            output.codecs = codecs.from_sample_entry(entry, children)
+            output.mp4 = InitTrack(
+                track_id=1,
+                handler="vide" if track.kind == "video" else "soun",
+                timescale=output.spec.timescale,
+                stsd=stsd,
+                width=track.width,
+                height=track.height,
+            )
+        else:
+            self._webm_track(state, packet)
+
+    def _webm_track(self, state: _TrackState, packet: av.Packet) -> None:
+        track, output = state.source, state.output
+        private = track.extradata
+        vpcc = None
+        if track.codec in ("vp9", "av1"):
+            _, children = codecs.sample_entry_children(sample_description(state.stream, packet))
+            vpcc = children.get("vpcC")
+            if track.codec == "av1":
+                private = children["av1C"]
+        if track.codec == "vorbis":
+            private = xiph_laced(track.extradata)
+        delay_ns = 0
+        if track.codec == "opus" and len(private) >= 12:
+            pre_skip = int.from_bytes(private[10:12], "little")
+            delay_ns = pre_skip * 1_000_000_000 // 48000
+            output.webm_timestamp_shift = (pre_skip * 1000 * 2 + 48000) // (2 * 48000)  # FFmpeg's rounding
+        output.codecs = codecs.from_webm(WEBM_CODEC_IDS[track.codec], private, vpcc)
+        output.webm = WebmTrack(
+            number=1,
+            kind=track.kind,
+            codec_id=WEBM_CODEC_IDS[track.codec],
+            codec_private=private if track.codec in ("opus", "vorbis", "av1") else b"",
+            width=track.width,
+            height=track.height,
+            sample_rate=float(track.sample_rate),
+            channels=track.channels,
+            codec_delay_ns=delay_ns,
+            seek_pre_roll_ns=OPUS_SEEK_PRE_ROLL_NS if track.codec == "opus" else 0,
+        )
+
+    def _sample(self, state: _TrackState, packet: av.Packet) -> Sample:
+        pts, dts = packet.pts, packet.dts
+        if pts is None and dts is None:
+            raise InputError(f"{self.source.path}: {state.source.id} packet at byte {packet.pos} has no timestamp")
+        pts = dts if pts is None else pts
+        dts = pts if dts is None or state.output.container == "webm" else dts
+        to_ticks = state.to_ticks
+        duration = to_ticks(packet.duration) if packet.duration else 0
+        end = Fraction(pts + (packet.duration or 0)) * state.source.time_base - self.timeline_offset
+        state.last_end = max(state.last_end, end)
+        state.packets += 1
+        payload = b"" if state.converter is not None else memoryview(packet)
+        if state.strip_adts:
+            payload = payload[parse_adts_header(payload).header_length :]
+        return Sample(to_ticks(dts) - state.offset_ticks, to_ticks(pts) - state.offset_ticks, packet.is_keyframe,
+                      payload, duration)  # fmt: skip
+
+    def _deliver(self, segments: list[TrackSegment], by_track: dict[str, Group]) -> None:
+        if not segments:
+            return
+        for part in segments:
+            state = next(s for s in self.tracks.values() if s.output.spec.id == part.track)
+            if state.converter is not None:
+                part = dataclasses.replace(part, payloads=state.converter.take(len(part.payloads)))
+            by_track[part.track].add(part)
+        settled = self.cutter.settled()
+        for group in {id(g): g for g in by_track.values()}.values():
+            group.flush(settled)
+
+    def _check_complete(self) -> None:
+        """Fail (or, with --allow-truncated, warn) when the input ends before its headers say it should."""
+        shortfall = self._shortfall_text()
+        if shortfall is None:
+            return
+        if not self.options.allow_truncated:
+            raise InputError(shortfall)
+        self.notes.append(f"{shortfall.removesuffix(': truncated?')}: segmented what was there (--allow-truncated)")
+
+    def _shortfall_text(self) -> str | None:
+        reason = byte_level_shortfall(self.source.path, self.source.format_name)
+        if reason is None:
+            missing = [s for s in self.tracks.values() if 0 < s.packets < s.source.declared_frames]
+            missing += [s for s in self.tracks.values() if s.packets == 0 and s.source.declared_frames]
+            if not missing:
+                return None
+            reason = ", ".join(
+                f"moov lists {s.source.declared_frames} {s.source.kind} samples, file holds {s.packets}" for s in missing
+            )
+        ends_at = max((s.last_end for s in self.tracks.values()), default=Fraction(0))
+        of_total = f" of {float(self.source.duration):.2f} s" if self.source.duration else ""
+        return f"{self.source.path}: input ends at {float(ends_at):.2f} s{of_total} ({reason}): truncated?"
+
+    def _note_long_gops(self) -> None:
+        gop = self.cutter.longest_gop
+        if gop > 2 * self.options.duration:
+            self.notes.append(
+                f"keyframes are up to {float(gop):.2f} s apart, more than twice the {float(self.options.duration):g} s "
+                "target: segments run long (--reencode puts keyframes on the target grid)"
+            )
+
+
+def _needs_conversion(track: SourceTrack, format_name: str) -> bool:
+    """Whether FFmpeg's muxer must rewrite the payloads: Annex B H.264/HEVC, AV1 outside MP4/Matroska."""
+    if track.codec in ("h264", "hevc"):
+        return track.extradata[:1] != b"\x01"
+    if track.codec == "av1":
+        return format_name.split(",")[0] not in MP4_FORM_INPUTS or not track.extradata
+    return False
+
+
+def _tick_converter(time_base: Fraction, timescale: int) -> Callable[[int], int]:
+    """Stream time-base units -> output ticks; exact when the timescale is the time base's denominator."""
+    numerator, denominator = time_base.numerator * timescale, time_base.denominator
+    if denominator == 1:
+        return lambda value: value * numerator
+    return lambda value: (2 * value * numerator + denominator) // (2 * denominator)
+
+
+def _timeline_offset(tracks: list[SourceTrack], timescales: object) -> Fraction:
+    """Seconds subtracted from every timestamp: the earliest track start when it is after 0, rounded
+    down to a tick every output timescale can express, so relative timing stays exact."""
+    starts = [t.start for t in tracks if t.start is not None]
+    earliest = min(starts, default=Fraction(0))
+    if earliest <= 0:
+        return Fraction(0)
+    common = math.gcd(*timescales)  # type: ignore[call-overload]
+    return Fraction(math.floor(earliest * common), common)
+
+
+def xiph_laced(extradata: bytes) -> bytes:
+    """Vorbis headers as Matroska's CodecPrivate wants them: Xiph lacing. FFmpeg keeps them either
+    laced already (starts with 0x02) or as three headers with 16-bit big-endian lengths."""
+    if extradata[:1] == b"\x02":
+        return extradata
+    headers, offset = [], 0
+    for _ in range(3):
+        length = int.from_bytes(extradata[offset : offset + 2], "big")
+        headers.append(extradata[offset + 2 : offset + 2 + length])
+        offset += 2 + length
+    lacing = b"".join(b"\xff" * (len(h) // 255) + bytes([len(h) % 255]) for h in headers[:2])
+    return b"\x02" + lacing + b"".join(headers)

@@ -1,0 +1,1 @@
+"""Pure packaging logic: where segments are cut, and how samples become segment files."""

@@ -1,0 +1,1 @@
+"""Rendering with Rich: the only package besides cli that imports it."""

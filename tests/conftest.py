@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from msecli.media.segment import SegmentOptions, segment
+
+
+@pytest.fixture(scope="session")
+def segmented(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """Segment a file once per distinct set of options in this test session; returns the output directory."""
+    cache: dict[tuple, Path] = {}
+
+    def run(source: Path, **options) -> Path:
+        key = (str(source), tuple(sorted(options.items())))
+        if key not in cache:
+            if "duration" in options:
+                options["duration"] = Fraction(options["duration"])
+            out = tmp_path_factory.mktemp("seg") / "out"
+            segment(source, out, SegmentOptions(**options))
+            cache[key] = out
+        return cache[key]
+
+    return run

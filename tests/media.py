@@ -1,0 +1,159 @@
+"""Helpers the tests share: packets as PyAV reads them, and the boxes/elements of written segments."""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from msecli.formats.isobmff.walk import iter_boxes
+from msecli.formats.webm import ids
+from msecli.formats.webm.ebml import UNKNOWN_SIZE, read_vint
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+@dataclass(frozen=True)
+class Packet:
+    pts: Fraction  # seconds
+    dts: Fraction
+    key: bool
+    data: bytes
+
+
+def read_packets(source: str | Path | bytes) -> dict[str, list[Packet]]:
+    """Packets per stream kind ('video', 'audio'; a second of a kind is 'video2'), as PyAV demuxes them."""
+    container = av.open(io.BytesIO(source) if isinstance(source, bytes) else str(source))
+    names = {}
+    for stream in container.streams:
+        if stream.type in ("video", "audio"):
+            same = sum(1 for n in names.values() if n.rstrip("0123456789") == stream.type)
+            names[stream.index] = stream.type if same == 0 else f"{stream.type}{same + 1}"
+    packets: dict[str, list[Packet]] = {name: [] for name in names.values()}
+    for packet in container.demux():
+        if packet.size == 0 or packet.stream.index not in names:
+            continue
+        tb = Fraction(packet.time_base)
+        dts = packet.dts if packet.dts is not None else packet.pts
+        packets[names[packet.stream.index]].append(Packet(packet.pts * tb, dts * tb, packet.is_keyframe, bytes(packet)))
+    container.close()
+    return packets
+
+
+def load_manifest(out_dir: Path) -> dict:
+    return json.loads((out_dir / "manifest.json").read_text())
+
+
+def track_bytes(out_dir: Path, track: dict) -> bytes:
+    """The init segment and every media segment of a manifest track, concatenated in order."""
+    parts = [(out_dir / track["init"]).read_bytes()]
+    parts += [(out_dir / s["file"]).read_bytes() for s in track["segments"]]
+    return b"".join(parts)
+
+
+@dataclass(frozen=True)
+class FragmentRun:
+    """One traf of a media segment, decoded with no help from msecli's own parser."""
+
+    track_id: int
+    base_media_decode_time: int
+    tfdt_version: int
+    durations: np.ndarray
+    keyframes: np.ndarray
+    composition_offsets: np.ndarray
+
+
+def fragment_runs(segment: bytes) -> list[FragmentRun]:
+    types = [b.type for b in iter_boxes(segment)]
+    assert types[:3] == ["styp", "moof", "mdat"], types
+    moof = next(b for b in iter_boxes(segment) if b.type == "moof")
+    runs = []
+    for traf in iter_boxes(segment, moof.payload_offset, moof.end):
+        if traf.type != "traf":
+            continue
+        boxes = {b.type: b for b in iter_boxes(segment, traf.payload_offset, traf.end)}
+        (track_id,) = struct.unpack_from(">I", segment, boxes["tfhd"].payload_offset + 4)
+        tfdt = boxes["tfdt"]
+        version = segment[tfdt.payload_offset]
+        fmt = ">Q" if version == 1 else ">I"
+        (base,) = struct.unpack_from(fmt, segment, tfdt.payload_offset + 4)
+        runs.append(FragmentRun(track_id, base, version, *_trun_table(segment, boxes["trun"].payload_offset)))
+    return runs
+
+
+def _trun_table(data: bytes, offset: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    version_flags, count = struct.unpack_from(">II", data, offset)
+    version, flags = version_flags >> 24, version_flags & 0xFFFFFF
+    position = offset + 8 + (4 if flags & 0x1 else 0)
+    first_flags = None
+    if flags & 0x4:
+        (first_flags,) = struct.unpack_from(">I", data, position)
+        position += 4
+    fields = [(name, ">u4") for bit, name in ((0x100, "d"), (0x200, "s"), (0x400, "f")) if flags & bit]
+    if flags & 0x800:
+        fields.append(("c", ">i4" if version else ">u4"))
+    table = np.frombuffer(data, dtype=fields, count=count, offset=position)
+    sample_flags = table["f"] if "f" in table.dtype.names else np.full(count, first_flags or 0)
+    keyframes = (sample_flags & 0x00010000) == 0
+    offsets = table["c"].astype(np.int64) if "c" in table.dtype.names else np.zeros(count, np.int64)
+    return table["d"].astype(np.int64), keyframes, offsets
+
+
+@dataclass(frozen=True)
+class Cluster:
+    timestamp: int  # ms
+    blocks: list[tuple[int, int, bool]]  # (track number, absolute timestamp ms, keyframe)
+    durations: dict[int, int]  # track -> BlockDuration of its last BlockGroup
+
+
+def clusters(segment: bytes) -> list[Cluster]:
+    found = []
+    offset = 0
+    while offset < len(segment):
+        element_id, header = read_vint(segment, offset, len(segment), keep_marker=True)
+        size, size_length = read_vint(segment, offset + header, len(segment))
+        start = offset + header + size_length
+        assert element_id == ids.CLUSTER and size != UNKNOWN_SIZE
+        found.append(_cluster(segment, start, start + size))
+        offset = start + size
+    return found
+
+
+def _cluster(data: bytes, offset: int, end: int) -> Cluster:
+    timestamp, blocks, durations = None, [], {}
+    for element_id, start, stop in _children(data, offset, end):
+        if element_id == ids.TIMESTAMP:
+            timestamp = int.from_bytes(data[start:stop], "big")
+        elif element_id == ids.SIMPLE_BLOCK:
+            track, rel, flags = _block(data, start)
+            blocks.append((track, timestamp + rel, bool(flags & 0x80)))
+        elif element_id == ids.BLOCK_GROUP:
+            children = {i: (s, e) for i, s, e in _children(data, start, stop)}
+            track, rel, _ = _block(data, children[ids.BLOCK][0])
+            blocks.append((track, timestamp + rel, ids.REFERENCE_BLOCK not in children))
+            s, e = children[ids.BLOCK_DURATION]
+            durations[track] = int.from_bytes(data[s:e], "big")
+    assert timestamp is not None
+    return Cluster(timestamp, blocks, durations)
+
+
+def _children(data: bytes, offset: int, end: int):
+    while offset < end:
+        element_id, header = read_vint(data, offset, end, keep_marker=True)
+        size, size_length = read_vint(data, offset + header, end)
+        start = offset + header + size_length
+        yield element_id, start, start + size
+        offset = start + size
+
+
+def _block(data: bytes, offset: int) -> tuple[int, int, int]:
+    track, length = read_vint(data, offset, len(data))
+    rel, flags = struct.unpack_from(">hB", data, offset + length)
+    return track, rel, flags
+
