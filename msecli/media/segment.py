@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -19,7 +20,7 @@ from msecli.formats.webm.write import WebmTrack
 from msecli.media.convert import Mp4Converter, sample_description
 from msecli.media.source import Source, SourceTrack, open_source, select_tracks
 from msecli.media.truncation import byte_level_shortfall
-from msecli.outdir import staged_output
+from msecli.outdir import check_destination, staged_output
 from msecli.packaging.containers import choose_container
 from msecli.packaging.cutter import Sample, SegmentCutter, TrackSegment, TrackSpec
 from msecli.packaging.layout import Group, OutputTrack, WriteFile
@@ -54,6 +55,8 @@ def segment(input_path: Path, out_dir: Path, options: SegmentOptions, *, force: 
     """Segment `input_path` into `out_dir`, which appears only once everything is written."""
     source = open_source(input_path)
     try:
+        if options.reencode:
+            return _segment_reencoded(source, out_dir, options, force, progress)
         job = _Job(source, options)
         with staged_output(out_dir, force) as staging:
             result = job.run(staging.write, progress)
@@ -61,6 +64,25 @@ def segment(input_path: Path, out_dir: Path, options: SegmentOptions, *, force: 
         return result
     finally:
         source.close()
+
+
+def _segment_reencoded(source: Source, out_dir: Path, options: SegmentOptions, force: bool,
+                       progress: Progress | None) -> SegmentResult:  # fmt: skip
+    from msecli.media.reencode import intermediate_format, reencode
+
+    tracks = select_tracks(source, options.tracks)
+    containers = _Job.containers_for(tracks, options)
+    check_destination(out_dir, force)
+    with tempfile.TemporaryDirectory(prefix="msecli-reencode-") as scratch:
+        suffix = ".mp4" if intermediate_format(tracks) == "mp4" else ".mkv"
+        intermediate = Path(scratch) / f"{source.path.stem}{suffix}"
+        reencode(source, tracks, containers, options.duration, intermediate, progress)
+        plain = dataclasses.replace(options, reencode=False, tracks=None)
+        result = segment(intermediate, out_dir, plain, force=force)
+    result.manifest.source = source.path.name
+    manifest_path = out_dir / "manifest.json"
+    manifest_path.write_text(result.manifest.to_json())
+    return result
 
 
 @dataclass
@@ -82,13 +104,7 @@ class _Job:
         self.options = options
         self.notes = list(source.ignored)
         selected = select_tracks(source, options.tracks)
-        if options.reencode:
-            from msecli.media.reencode import reencoding_source
-
-            self.packets_source = reencoding_source(source, selected, options)
-        else:
-            self.packets_source = None
-        containers = self._containers(selected)
+        containers = self.containers_for(selected, options)
         timescales = {t.id: (1000 if containers[t.id] == "webm" else t.time_base.denominator) for t in selected}
         self.timeline_offset = _timeline_offset(selected, timescales.values())
         self.tracks: dict[int, _TrackState] = {}
@@ -105,11 +121,18 @@ class _Job:
             )
         self.cutter = SegmentCutter([s.output.spec for s in self.tracks.values()], options.duration)
 
-    def _containers(self, selected: list[SourceTrack]) -> dict[str, str]:
-        if self.options.muxed:
-            container = choose_container([t.codec for t in selected], self.options.format)
+    @staticmethod
+    def containers_for(selected: list[SourceTrack], options: SegmentOptions) -> dict[str, str]:
+        """Each track's output container; with --reencode, video counts as what it will become."""
+        def codec(track: SourceTrack) -> str:
+            if options.reencode and track.kind == "video":
+                return "vp9" if options.format == "webm" else "h264"
+            return track.codec
+
+        if options.muxed:
+            container = choose_container([codec(t) for t in selected], options.format)
             return {t.id: container for t in selected}
-        return {t.id: choose_container([t.codec], self.options.format) for t in selected}
+        return {t.id: choose_container([codec(t)], options.format) for t in selected}
 
     def run(self, write: WriteFile, progress: Progress | None) -> SegmentResult:
         outputs = [s.output for s in self.tracks.values()]
@@ -144,7 +167,7 @@ class _Job:
 
     def _packets(self) -> Iterator[tuple[_TrackState, av.Packet]]:
         streams = [s.stream for s in self.tracks.values()]
-        packets = self.packets_source if self.packets_source is not None else self.source.container.demux(streams)
+        packets = self.source.container.demux(streams)
         try:
             for packet in packets:
                 if packet.size == 0:
@@ -262,17 +285,15 @@ class _Job:
         self.notes.append(f"{shortfall.removesuffix(': truncated?')}: segmented what was there (--allow-truncated)")
 
     def _shortfall_text(self) -> str | None:
-        reason = byte_level_shortfall(self.source.path, self.source.format_name)
-        if reason is None:
-            missing = [s for s in self.tracks.values() if 0 < s.packets < s.source.declared_frames]
-            missing += [s for s in self.tracks.values() if s.packets == 0 and s.source.declared_frames]
-            if not missing:
-                return None
-            reason = ", ".join(
-                f"moov lists {s.source.declared_frames} {s.source.kind} samples, file holds {s.packets}" for s in missing
-            )
+        missing = [s for s in self.tracks.values() if s.packets < s.source.declared_frames]
+        reason = ", ".join(
+            f"moov lists {s.source.declared_frames} {s.source.kind} samples, file holds {s.packets}" for s in missing
+        ) or byte_level_shortfall(self.source.path, self.source.format_name)
+        if not reason:
+            return None
         ends_at = max((s.last_end for s in self.tracks.values()), default=Fraction(0))
-        of_total = f" of {float(self.source.duration):.2f} s" if self.source.duration else ""
+        declared = self.source.duration and self.source.format_name != "mpegts"  # a TS "duration" is a guess
+        of_total = f" of {float(self.source.duration):.2f} s" if declared else ""
         return f"{self.source.path}: input ends at {float(ends_at):.2f} s{of_total} ({reason}): truncated?"
 
     def _note_long_gops(self) -> None:

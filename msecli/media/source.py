@@ -10,6 +10,7 @@ from pathlib import Path
 import av
 
 from msecli.errors import InputError, UsageError
+from msecli.media.truncation import byte_level_shortfall
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,21 @@ def open_source(path: Path) -> Source:
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except av.FFmpegError as exc:
+        shortfall = isobmff_shortfall_of(path)
+        if shortfall:
+            raise InputError(f"{path}: cannot be read ({shortfall}; no moov before it): truncated?") from None
         raise InputError(f"{path}: not media FFmpeg can read ({_ffmpeg_reason(exc)})") from None
     tracks, ignored = _describe(container)
     duration = Fraction(container.duration, av.time_base) if container.duration else None
     return Source(path, container, container.format.name, duration, tracks, ignored)
+
+
+def isobmff_shortfall_of(path: Path) -> str | None:
+    with open(path, "rb") as file:
+        head = file.read(8)
+    if len(head) < 8 or head[4:8] not in (b"ftyp", b"styp", b"moov", b"mdat", b"free", b"wide"):
+        return None
+    return byte_level_shortfall(path, "mov")
 
 
 def _ffmpeg_reason(exc: av.FFmpegError) -> str:

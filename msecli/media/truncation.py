@@ -24,6 +24,26 @@ def byte_level_shortfall(path: Path, format_name: str) -> str | None:
             return matroska_shortfall(data, size)
         if format_name == "mpegts":
             return mpegts_shortfall(data, size)
+        if format_name.startswith("mov"):
+            return isobmff_shortfall(data, size)
+    return None
+
+
+def isobmff_shortfall(data: mmap.mmap | bytes, size: int) -> str | None:
+    """A top-level box declares more bytes than the file holds (a cut `mdat` hides a `moov` after it)."""
+    offset = 0
+    while offset + 8 <= size:
+        box_size, box_type = struct.unpack_from(">I4s", data, offset)
+        if box_size == 1 and offset + 16 <= size:
+            (box_size,) = struct.unpack_from(">Q", data, offset + 8)
+        elif box_size == 0:
+            return None
+        if box_size < 8:
+            return None
+        if offset + box_size > size:
+            name = box_type.decode("latin-1")
+            return f"{name} at byte {offset} declares {box_size} bytes, file holds {size - offset}"
+        offset += box_size
     return None
 
 
