@@ -157,3 +157,47 @@ def _block(data: bytes, offset: int) -> tuple[int, int, int]:
     rel, flags = struct.unpack_from(">hB", data, offset + length)
     return track, rel, flags
 
+
+
+def decoded(source: str | Path | bytes, kind: str) -> list[np.ndarray]:
+    """Every decoded frame of the first stream of `kind`, as arrays (video planes / audio samples)."""
+    container = av.open(io.BytesIO(source) if isinstance(source, bytes) else str(source))
+    stream = next(s for s in container.streams if s.type == kind)
+    stream.thread_type = "AUTO"
+    frames = [frame.to_ndarray() for frame in container.decode(stream)]
+    container.close()
+    return frames
+
+
+def remux(sources: list[Path], destination: Path, fmt: str, **options: str) -> None:
+    """Copy every packet of every source into one new container, as `ffmpeg -c copy` would."""
+    inputs = [av.open(str(s)) for s in sources]
+    with av.open(str(destination), "w", format=fmt, options=options) as output:
+        mapping = {}
+        for number, container in enumerate(inputs):
+            for stream in container.streams:
+                mapping[number, stream.index] = output.add_stream_from_template(stream)
+        for number, container in enumerate(inputs):
+            for packet in container.demux():
+                if packet.dts is None and packet.pts is None:
+                    continue
+                packet.stream = mapping[number, packet.stream.index]
+                output.mux(packet)
+    for container in inputs:
+        container.close()
+
+
+def encode_tone(destination: Path, fmt: str, codec: str, seconds: float = 3.0, rate: int = 44100) -> None:
+    """A short sine tone, encoded with `codec` into `destination`."""
+    with av.open(str(destination), "w", format=fmt) as output:
+        stream = output.add_stream(codec, rate=rate)
+        stream.layout = "stereo"
+        stream.codec_context.options = {"strict": "experimental"}
+        total = int(seconds * rate)
+        for start in range(0, total, 1024):
+            n = min(1024, total - start)
+            wave = (0.2 * np.sin(2 * np.pi * 440 * np.arange(start, start + n) / rate)).astype(np.float32)
+            frame = av.AudioFrame.from_ndarray(np.repeat(wave[np.newaxis], 2, axis=0), format="fltp", layout="stereo")
+            frame.sample_rate, frame.pts = rate, start
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))

@@ -12,7 +12,7 @@ import av
 import pytest
 
 from msecli.media.segment import SegmentOptions, segment
-from tests.media import SAMPLES, load_manifest
+from tests.media import SAMPLES, load_manifest, remux
 
 
 def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -34,17 +34,6 @@ def leftovers(parent: Path) -> list[str]:
     return sorted(p.name for p in parent.iterdir() if p.name.startswith(".") or p.name == "out")
 
 
-def remux(source: Path, destination: Path, fmt: str, **options: str) -> None:
-    """Copy every packet of `source` into another container, as FFmpeg's -c copy would."""
-    with av.open(str(source)) as src, av.open(str(destination), "w", format=fmt, options=options) as dst:
-        streams = {s.index: dst.add_stream_from_template(s) for s in src.streams}
-        for packet in src.demux():
-            if packet.dts is None:
-                continue
-            packet.stream = streams[packet.stream.index]
-            dst.mux(packet)
-
-
 def complete_packets_before(path: Path, cut: int) -> dict[str, int]:
     """How many packets of each kind lie wholly before byte `cut`, by PyAV's reading of the whole file."""
     counts = {"video": 0, "audio": 0}
@@ -59,7 +48,7 @@ def complete_packets_before(path: Path, cut: int) -> dict[str, int]:
 def faststart_mp4(tmp_path_factory) -> Path:
     """The H.264 sample with its moov first, so that a cut file still has its sample tables."""
     path = tmp_path_factory.mktemp("media") / "faststart.mp4"
-    remux(SAMPLES / "h264-aac.mp4", path, "mp4", movflags="faststart")
+    remux([SAMPLES / "h264-aac.mp4"], path, "mp4", movflags="faststart")
     return path
 
 
@@ -135,7 +124,7 @@ def test_webm_cut_mid_cluster(tmp_path):
 @pytest.fixture(scope="module")
 def transport_stream(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("media") / "sample.ts"
-    remux(SAMPLES / "h264-aac.mp4", path, "mpegts")
+    remux([SAMPLES / "h264-aac.mp4"], path, "mpegts")
     return path
 
 

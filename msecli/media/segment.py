@@ -18,16 +18,18 @@ from msecli.formats.adts import parse_adts_header
 from msecli.formats.isobmff.write import InitTrack
 from msecli.formats.webm.write import WebmTrack
 from msecli.media.convert import Mp4Converter, sample_description
-from msecli.media.source import Source, SourceTrack, open_source, select_tracks
+from msecli.media.source import Source, SourceTrack, first_timestamps, open_source, select_tracks
 from msecli.media.truncation import byte_level_shortfall
 from msecli.outdir import check_destination, staged_output
 from msecli.packaging.containers import choose_container
 from msecli.packaging.cutter import Sample, SegmentCutter, TrackSegment, TrackSpec
 from msecli.packaging.layout import Group, OutputTrack, WriteFile
 from msecli.packaging.manifest import Manifest, seconds
+from msecli.packaging.timestamps import DecodeTimestamps
 
 Progress = Callable[[float, float | None], None]  # (seconds done, total seconds or None)
 
+REORDERING_CODECS = {"h264", "hevc", "mpeg2video", "mpeg4", "vc1"}
 # Formats whose AV1 payloads are already in MP4 form (no temporal delimiters, av1C in extradata).
 MP4_FORM_INPUTS = ("mov", "mp4", "matroska", "webm", "flv")
 OPUS_SEEK_PRE_ROLL_NS = 80_000_000
@@ -94,6 +96,7 @@ class _TrackState:
     offset_ticks: int
     converter: Mp4Converter | None = None
     strip_adts: bool = False
+    decode_timestamps: DecodeTimestamps[av.Packet] | None = None
     packets: int = 0
     last_end: Fraction = Fraction(0)
 
@@ -106,11 +109,13 @@ class _Job:
         selected = select_tracks(source, options.tracks)
         containers = self.containers_for(selected, options)
         timescales = {t.id: (1000 if containers[t.id] == "webm" else t.time_base.denominator) for t in selected}
-        self.timeline_offset = _timeline_offset(selected, timescales.values())
+        webm_shifts = {t.id: _webm_timestamp_shift(t) for t in selected if containers[t.id] == "webm"}
+        firsts = first_timestamps(source.path, selected)
+        self.timeline_offset = _timeline_offset(timescales, firsts, webm_shifts)
         self.tracks: dict[int, _TrackState] = {}
         for track in selected:
             spec = TrackSpec(track.id, track.kind, timescales[track.id])
-            output = OutputTrack(spec, containers[track.id], codecs="")
+            output = OutputTrack(spec, containers[track.id], codecs="", webm_timestamp_shift=webm_shifts.get(track.id, 0))
             stream = source.container.streams[track.stream_index]
             self.tracks[track.stream_index] = _TrackState(
                 source=track,
@@ -141,13 +146,14 @@ class _Job:
         total = float(self.source.duration) if self.source.duration else None
         for count, (state, packet) in enumerate(self._packets()):
             self._first_packet(state, packet)
-            sample = self._sample(state, packet)
-            if state.converter is not None:
-                state.converter.push(packet)
-            self._deliver(self.cutter.push(state.output.spec.id, sample), by_track)
+            for ready, dts in self._in_decode_order(state, packet):
+                self._push(state, ready, dts, by_track)
             if progress is not None and count % 64 == 0:
                 progress(float(state.last_end), total)
         for state in self.tracks.values():
+            if state.decode_timestamps is not None:
+                for ready, dts in state.decode_timestamps.flush():
+                    self._push(state, ready, dts, by_track)
             if state.converter is not None:
                 state.converter.close()
         self._check_complete()
@@ -164,6 +170,23 @@ class _Job:
             tracks=entries,
         )
         return SegmentResult(manifest, self.notes)
+
+    def _in_decode_order(self, state: _TrackState, packet: av.Packet) -> Iterator[tuple[av.Packet, int]]:
+        """(packet, dts) in decode order; DTS made up from PTS where the container has none (Matroska)."""
+        if packet.dts is None and packet.pts is not None and state.source.codec in REORDERING_CODECS:
+            if state.decode_timestamps is None:
+                state.decode_timestamps = DecodeTimestamps(state.source.id)
+        if state.decode_timestamps is not None:
+            yield from state.decode_timestamps.push(packet, packet.pts)
+        else:
+            yield packet, packet.dts
+
+    def _push(self, state: _TrackState, packet: av.Packet, dts: int | None, by_track: dict[str, Group]) -> None:
+        sample = self._sample(state, packet, dts)
+        if state.converter is not None:
+            packet.dts = dts
+            state.converter.push(packet)
+        self._deliver(self.cutter.push(state.output.spec.id, sample), by_track)
 
     def _packets(self) -> Iterator[tuple[_TrackState, av.Packet]]:
         streams = [s.stream for s in self.tracks.values()]
@@ -227,11 +250,7 @@ class _Job:
                 private = children["av1C"]
         if track.codec == "vorbis":
             private = xiph_laced(track.extradata)
-        delay_ns = 0
-        if track.codec == "opus" and len(private) >= 12:
-            pre_skip = int.from_bytes(private[10:12], "little")
-            delay_ns = pre_skip * 1_000_000_000 // 48000
-            output.webm_timestamp_shift = (pre_skip * 1000 * 2 + 48000) // (2 * 48000)  # FFmpeg's rounding
+        delay_ns = _opus_pre_skip(track) * 1_000_000_000 // 48000
         output.codecs = codecs.from_webm(WEBM_CODEC_IDS[track.codec], private, vpcc)
         output.webm = WebmTrack(
             number=1,
@@ -246,8 +265,8 @@ class _Job:
             seek_pre_roll_ns=OPUS_SEEK_PRE_ROLL_NS if track.codec == "opus" else 0,
         )
 
-    def _sample(self, state: _TrackState, packet: av.Packet) -> Sample:
-        pts, dts = packet.pts, packet.dts
+    def _sample(self, state: _TrackState, packet: av.Packet, dts: int | None) -> Sample:
+        pts = packet.pts
         if pts is None and dts is None:
             raise InputError(f"{self.source.path}: {state.source.id} packet at byte {packet.pos} has no timestamp")
         pts = dts if pts is None else pts
@@ -260,8 +279,9 @@ class _Job:
         payload = b"" if state.converter is not None else memoryview(packet)
         if state.strip_adts:
             payload = payload[parse_adts_header(payload).header_length :]
+        padding = _discard_padding_ns(packet, state.source) if state.output.container == "webm" else 0
         return Sample(to_ticks(dts) - state.offset_ticks, to_ticks(pts) - state.offset_ticks, packet.is_keyframe,
-                      payload, duration)  # fmt: skip
+                      payload, duration, padding)  # fmt: skip
 
     def _deliver(self, segments: list[TrackSegment], by_track: dict[str, Group]) -> None:
         if not segments:
@@ -322,15 +342,41 @@ def _tick_converter(time_base: Fraction, timescale: int) -> Callable[[int], int]
     return lambda value: (2 * value * numerator + denominator) // (2 * denominator)
 
 
-def _timeline_offset(tracks: list[SourceTrack], timescales: object) -> Fraction:
-    """Seconds subtracted from every timestamp: the earliest track start when it is after 0, rounded
-    down to a tick every output timescale can express, so relative timing stays exact."""
-    starts = [t.start for t in tracks if t.start is not None]
-    earliest = min(starts, default=Fraction(0))
-    if earliest <= 0:
-        return Fraction(0)
-    common = math.gcd(*timescales)  # type: ignore[call-overload]
-    return Fraction(math.floor(earliest * common), common)
+def _timeline_offset(timescales: dict[str, int], firsts: dict[str, Fraction], webm_shifts: dict[str, int]) -> Fraction:
+    """Seconds subtracted from every timestamp, rounded to a tick every output timescale can express
+    (so relative timing stays exact): the earliest track start when that is after 0; less, when a
+    WebM track would otherwise start before 0, which WebM cannot say (then the offset is negative)."""
+    common = math.gcd(*timescales.values())
+    earliest = min(firsts.values(), default=Fraction(0))
+    offset = Fraction(math.floor(earliest * common), common) if earliest > 0 else Fraction(0)
+    for track_id, shift in webm_shifts.items():
+        first = firsts.get(track_id)
+        if first is None:
+            continue
+        first_tick = math.floor((first - offset) * 1000 + Fraction(1, 2)) + shift
+        if first_tick < 0:
+            offset -= Fraction(math.ceil(Fraction(-first_tick, 1000) * common), common)
+    return offset
+
+
+def _discard_padding_ns(packet: av.Packet, track: SourceTrack) -> int:
+    """The samples FFmpeg says to drop from the end of this decoded frame, as nanoseconds."""
+    if track.kind != "audio" or not track.sample_rate or not packet.has_sidedata("skip_samples"):
+        return 0
+    skip_end = int.from_bytes(bytes(packet.get_sidedata("skip_samples"))[4:8], "little")
+    return skip_end * 1_000_000_000 // track.sample_rate
+
+
+def _opus_pre_skip(track: SourceTrack) -> int:
+    if track.codec != "opus" or len(track.extradata) < 12:
+        return 0
+    return int.from_bytes(track.extradata[10:12], "little")
+
+
+def _webm_timestamp_shift(track: SourceTrack) -> int:
+    """Milliseconds added to WebM block timestamps: the Opus pre-skip, rounded as FFmpeg's Matroska
+    demuxer rounds the CodecDelay it subtracts again on reading."""
+    return (_opus_pre_skip(track) * 1000 * 2 + 48000) // (2 * 48000)
 
 
 def xiph_laced(extradata: bytes) -> bytes:

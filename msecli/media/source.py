@@ -94,7 +94,7 @@ def _describe(container: av.container.InputContainer) -> tuple[list[SourceTrack]
                 id=stream.type if number == 1 else f"{stream.type}{number}",
                 stream_index=stream.index,
                 kind=stream.type,
-                codec=codec.codec.name if codec.codec else codec.name,
+                codec=codec.codec.canonical_name if codec.codec else codec.name,
                 time_base=Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000),
                 start=Fraction(stream.start_time) * Fraction(stream.time_base) if stream.start_time is not None else None,
                 declared_frames=stream.frames or 0,
@@ -106,6 +106,26 @@ def _describe(container: av.container.InputContainer) -> tuple[list[SourceTrack]
             )
         )
     return tracks, ignored
+
+
+def first_timestamps(path: Path, tracks: list[SourceTrack], frames: int = 16, limit: int = 5000) -> dict[str, Fraction]:
+    """Each track's earliest presentation time (seconds) among its first `frames` packets, read from
+    a fresh demux (FFmpeg's own start_time already discounts encoder delay, which is not what we want)."""
+    by_index = {t.stream_index: t for t in tracks}
+    earliest: dict[str, Fraction] = {}
+    seen: dict[str, int] = {}
+    with av.open(str(path), metadata_errors="ignore") as container:
+        streams = [container.streams[i] for i in by_index]
+        for count, packet in enumerate(container.demux(streams)):
+            timestamp = packet.pts if packet.pts is not None else packet.dts
+            track = by_index[packet.stream.index]
+            if packet.size and timestamp is not None and seen.get(track.id, 0) < frames:
+                seen[track.id] = seen.get(track.id, 0) + 1
+                time = timestamp * track.time_base
+                earliest[track.id] = min(earliest.get(track.id, time), time)
+            if count >= limit or (len(seen) == len(by_index) and min(seen.values()) >= frames):
+                break
+    return earliest
 
 
 def select_tracks(source: Source, spec: str | None) -> list[SourceTrack]:

@@ -31,6 +31,7 @@ class Sample:
     keyframe: bool
     payload: bytes | memoryview
     duration: int  # the container's duration for this frame (used only for a track's last frame)
+    discard_padding_ns: int = 0  # decoded audio to drop at the end of this frame (WebM DiscardPadding)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class TrackSegment:
     durations: np.ndarray  # int64 ticks, durations[i] = dts[i+1] - dts[i]; the last from the next segment
     keyframes: np.ndarray  # bool
     payloads: list[bytes | memoryview]
+    discard_padding_ns: dict[int, int] = field(default_factory=dict)  # sample index -> ns, where not 0
 
     @property
     def sizes(self) -> np.ndarray:
@@ -171,6 +173,7 @@ class SegmentCutter:
                     durations=durations,
                     keyframes=np.fromiter((s.keyframe for s in samples), dtype=bool, count=len(samples)),
                     payloads=[s.payload for s in samples],
+                    discard_padding_ns={i: s.discard_padding_ns for i, s in enumerate(samples) if s.discard_padding_ns},
                 )
             )
         state.samples = []

@@ -110,6 +110,7 @@ class Group:
                         keyframe=bool(part.keyframes[i]),
                         payload=part.payloads[i],
                         last_of_track=i == count - 1,
+                        discard_padding_ns=part.discard_padding_ns.get(i, 0),
                     )
                 )
         blocks.sort(key=lambda b: b.timestamp)  # stable: tracks keep their order at equal times

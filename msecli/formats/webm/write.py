@@ -46,6 +46,7 @@ class Block:
     keyframe: bool
     payload: bytes | memoryview
     last_of_track: bool = field(default=False)
+    discard_padding_ns: int = 0
 
 
 def init_segment(tracks: list[WebmTrack], duration_ticks: float) -> bytes:
@@ -115,16 +116,8 @@ def _cluster(cluster_time: int, blocks: list[Block]) -> list[bytes | memoryview]
     previous_timestamp: dict[int, int] = {}
     for block in blocks:
         relative = block.timestamp - cluster_time
-        if block.last_of_track:
-            block_header = _block_header(block.track, relative, 0)
-            group = [uint_element(ids.BLOCK_DURATION, block.duration)]
-            if not block.keyframe:
-                reference = previous_timestamp.get(block.track, block.timestamp - block.duration)
-                group.append(int_element(ids.REFERENCE_BLOCK, reference - block.timestamp))
-            block_size = len(block_header) + len(block.payload)
-            body.append(_header(ids.BLOCK_GROUP, _element_length(ids.BLOCK, block_size) + sum(len(g) for g in group)))
-            body.append(_header(ids.BLOCK, block_size))
-            body.extend([block_header, block.payload, *group])
+        if block.last_of_track or block.discard_padding_ns:
+            body.extend(_block_group(block, relative, previous_timestamp.get(block.track)))
         else:
             flags = SIMPLEBLOCK_KEYFRAME if block.keyframe else 0
             block_header = _block_header(block.track, relative, flags)
@@ -133,6 +126,23 @@ def _cluster(cluster_time: int, blocks: list[Block]) -> list[bytes | memoryview]
         previous_timestamp[block.track] = block.timestamp
     size = sum(len(chunk) for chunk in body)
     return [_header(ids.CLUSTER, size), *body]
+
+
+def _block_group(block: Block, relative: int, previous_timestamp: int | None) -> list[bytes | memoryview]:
+    """A BlockGroup: the Block, its BlockDuration (last of its track), a ReferenceBlock for a
+    non-keyframe, and DiscardPadding where the frame's decoded end is to be dropped."""
+    block_header = _block_header(block.track, relative, 0)
+    group = []
+    if block.last_of_track:
+        group.append(uint_element(ids.BLOCK_DURATION, block.duration))
+    if not block.keyframe:
+        reference = previous_timestamp if previous_timestamp is not None else block.timestamp - block.duration
+        group.append(int_element(ids.REFERENCE_BLOCK, reference - block.timestamp))
+    if block.discard_padding_ns:
+        group.append(int_element(ids.DISCARD_PADDING, block.discard_padding_ns))
+    block_size = len(block_header) + len(block.payload)
+    group_size = _element_length(ids.BLOCK, block_size) + sum(len(g) for g in group)
+    return [_header(ids.BLOCK_GROUP, group_size), _header(ids.BLOCK, block_size), block_header, block.payload, *group]
 
 
 def _block_header(track: int, relative: int, flags: int) -> bytes:
