@@ -94,7 +94,8 @@ def segment(
     No re-encoding by default: video is cut at keyframes only, audio follows the video's cut points.
     Output appears all at once: a failed or interrupted run leaves nothing behind.
     """
-    from msecli.media.segment import SegmentOptions, segment as run_segment
+    from msecli.media.segment import SegmentOptions
+    from msecli.media.segment import segment as run_segment
     from msecli.ui.console import stderr_console, stdout_console
     from msecli.ui.progress import media_progress
     from msecli.ui.segment_report import summary_table

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import numpy as np
 
 from msecli.errors import InputError
 from msecli.formats import codecs
@@ -18,11 +20,12 @@ from msecli.formats.adts import parse_adts_header
 from msecli.formats.isobmff.write import InitTrack
 from msecli.formats.webm.write import WebmTrack
 from msecli.media.convert import Mp4Converter, sample_description
+from msecli.media.direct_mp4 import DirectTrack, plan_direct
 from msecli.media.source import Source, SourceTrack, first_timestamps, open_source, select_tracks
 from msecli.media.truncation import byte_level_shortfall
-from msecli.outdir import check_destination, staged_output
+from msecli.outdir import FileRange, check_destination, staged_output
 from msecli.packaging.containers import choose_container
-from msecli.packaging.cutter import Sample, SegmentCutter, TrackSegment, TrackSpec
+from msecli.packaging.cutter import Frames, SegmentCutter, TrackSegment, TrackSpec
 from msecli.packaging.layout import Group, OutputTrack, WriteFile
 from msecli.packaging.manifest import Manifest, seconds
 from msecli.packaging.timestamps import DecodeTimestamps
@@ -60,9 +63,12 @@ def segment(input_path: Path, out_dir: Path, options: SegmentOptions, *, force: 
         if options.reencode:
             return _segment_reencoded(source, out_dir, options, force, progress)
         job = _Job(source, options)
-        with staged_output(out_dir, force) as staging:
-            result = job.run(staging.write, progress)
-            staging.write("manifest.json", [result.manifest.to_json().encode()])
+        try:
+            with staged_output(out_dir, force) as staging:
+                result = job.run(staging.write, progress)
+                staging.write("manifest.json", [result.manifest.to_json().encode()])
+        finally:
+            job.close()
         return result
     finally:
         source.close()
@@ -87,18 +93,31 @@ def _segment_reencoded(source: Source, out_dir: Path, options: SegmentOptions, f
     return result
 
 
+Row = tuple  # (pts, dts, keyframe, duration, payload, discard padding ns): one packet, as read
+BATCH_PACKETS = 1024
+DIRECT_WINDOW = 10.0  # seconds of sample table handed to the cutter at a time
+
+
 @dataclass
 class _TrackState:
     source: SourceTrack
     output: OutputTrack
     stream: av.stream.Stream
-    to_ticks: Callable[[int], int]
+    to_ticks: tuple[int, int]  # (multiplier, divisor): output ticks = value * multiplier / divisor, rounded
     offset_ticks: int
+    started: bool = False
+    fast: bool = True  # packets go straight into rows; else through _slow_packet
     converter: Mp4Converter | None = None
     strip_adts: bool = False
     decode_timestamps: DecodeTimestamps[av.Packet] | None = None
+    rows: list[Row] = field(default_factory=list)
+    direct_next: int = 0  # fast path: the next sample table row to hand to the cutter
     packets: int = 0
-    last_end: Fraction = Fraction(0)
+    last_end: int = 0  # output ticks: the latest presentation end seen
+
+    @property
+    def end_seconds(self) -> Fraction:
+        return Fraction(self.last_end, self.output.spec.timescale)
 
 
 class _Job:
@@ -110,21 +129,29 @@ class _Job:
         containers = self.containers_for(selected, options)
         timescales = {t.id: (1000 if containers[t.id] == "webm" else t.time_base.denominator) for t in selected}
         webm_shifts = {t.id: _webm_timestamp_shift(t) for t in selected if containers[t.id] == "webm"}
-        firsts = first_timestamps(source.path, selected)
+        self.direct = self._direct_plan(selected, containers)
+        if self.direct is not None:
+            firsts = {t.id: int(self.direct[t.id].pts[:16].min()) * t.time_base for t in selected}
+        else:
+            firsts = first_timestamps(source.path, selected)
         self.timeline_offset = _timeline_offset(timescales, firsts, webm_shifts)
         self.tracks: dict[int, _TrackState] = {}
         for track in selected:
             spec = TrackSpec(track.id, track.kind, timescales[track.id])
             output = OutputTrack(spec, containers[track.id], codecs="", webm_timestamp_shift=webm_shifts.get(track.id, 0))
-            stream = source.container.streams[track.stream_index]
             self.tracks[track.stream_index] = _TrackState(
                 source=track,
                 output=output,
-                stream=stream,
-                to_ticks=_tick_converter(track.time_base, spec.timescale),
+                stream=source.container.streams[track.stream_index],
+                to_ticks=(track.time_base.numerator * spec.timescale, track.time_base.denominator),
                 offset_ticks=int(self.timeline_offset * spec.timescale),
             )
         self.cutter = SegmentCutter([s.output.spec for s in self.tracks.values()], options.duration)
+        self._close_after: list[Callable[[], None]] = []
+
+    def close(self) -> None:
+        for close in self._close_after:
+            close()
 
     @staticmethod
     def containers_for(selected: list[SourceTrack], options: SegmentOptions) -> dict[str, str]:
@@ -141,24 +168,20 @@ class _Job:
 
     def run(self, write: WriteFile, progress: Progress | None) -> SegmentResult:
         outputs = [s.output for s in self.tracks.values()]
-        groups = [Group("muxed", outputs, write, muxed=True)] if self.options.muxed else [Group(o.spec.id, [o], write) for o in outputs]
-        by_track = {o.spec.id: g for g in groups for o in g.tracks}
+        if self.options.muxed:
+            groups = [Group("muxed", outputs, write, muxed=True)]
+        else:
+            groups = [Group(o.spec.id, [o], write) for o in outputs]
+        self.by_track = {o.spec.id: g for g in groups for o in g.tracks}
         total = float(self.source.duration) if self.source.duration else None
-        for count, (state, packet) in enumerate(self._packets()):
-            self._first_packet(state, packet)
-            for ready, dts in self._in_decode_order(state, packet):
-                self._push(state, ready, dts, by_track)
-            if progress is not None and count % 64 == 0:
-                progress(float(state.last_end), total)
-        for state in self.tracks.values():
-            if state.decode_timestamps is not None:
-                for ready, dts in state.decode_timestamps.flush():
-                    self._push(state, ready, dts, by_track)
-            if state.converter is not None:
-                state.converter.close()
+        if self.direct is not None:
+            self._read_direct(self.direct, progress, total)
+        else:
+            self._read_packets(progress, total)
+        self._deliver(self._add_rows())
         self._check_complete()
-        self._deliver(self.cutter.finish(), by_track)
-        duration = max((s.last_end for s in self.tracks.values()), default=Fraction(0))
+        self._deliver(self.cutter.finish())
+        duration = max(s.end_seconds for s in self.tracks.values())
         entries = [g.close(float(duration)) for g in groups]
         if progress is not None:
             progress(float(duration), float(duration))
@@ -171,38 +194,159 @@ class _Job:
         )
         return SegmentResult(manifest, self.notes)
 
-    def _in_decode_order(self, state: _TrackState, packet: av.Packet) -> Iterator[tuple[av.Packet, int]]:
-        """(packet, dts) in decode order; DTS made up from PTS where the container has none (Matroska)."""
+    def _read_packets(self, progress: Progress | None, total: float | None) -> None:
+        """The general path: every packet through PyAV's demuxer."""
+        for count, (state, packet) in enumerate(self._packets(), start=1):
+            if state.fast:
+                state.rows.append((packet.pts, packet.dts, packet.is_keyframe, packet.duration, memoryview(packet), 0))
+            else:
+                self._slow_packet(state, packet)
+            if count % BATCH_PACKETS == 0:
+                self._deliver(self._add_rows())
+                if progress is not None:
+                    progress(float(max(s.end_seconds for s in self.tracks.values())), total)
+        for state in self.tracks.values():
+            if state.decode_timestamps is not None:
+                for ready, dts in state.decode_timestamps.flush():
+                    self._slow_row(state, ready, dts)
+            if state.converter is not None:
+                state.converter.close()
+
+    def _direct_plan(self, selected: list[SourceTrack], containers: dict[str, str]) -> dict[str, DirectTrack] | None:
+        """Sample tables for the fast path, when every track is copied as it is into MP4."""
+        for track in selected:
+            if containers[track.id] != "mp4" or _needs_conversion(track, self.source.format_name):
+                return None
+            if track.codec == "aac" and not track.extradata:
+                return None
+            if track.codec in REORDERING_CODECS and not track.declared_frames:
+                return None
+        return plan_direct(self.source, selected)
+
+    def _read_direct(self, plan: dict[str, DirectTrack], progress: Progress | None, total: float | None) -> None:
+        """The fast path: sample tables in windows of DIRECT_WINDOW seconds, bytes as FileRanges."""
+        fd = os.open(self.source.path, os.O_RDONLY)
+        self._close_after.append(lambda: os.close(fd))
+        file_size = os.fstat(fd).st_size
+        states = list(self.tracks.values())
+        for state in states:
+            samples = plan[state.source.id]
+            state.packets = _complete_samples(samples, file_size)
+            if state.packets:
+                self._first_packet(state, _packet(fd, samples, state.source.time_base))
+        end = max(float(plan[s.source.id].dts[s.packets - 1] * s.source.time_base) for s in states if s.packets)
+        window = 0.0
+        while window <= end:
+            window += DIRECT_WINDOW
+            for state in states:
+                samples = plan[state.source.id]
+                limit = int(window / state.source.time_base)
+                stop = min(int(np.searchsorted(samples.dts[: state.packets], limit)), state.packets)
+                start = state.direct_next
+                if stop > start:
+                    state.direct_next = stop
+                    self.cutter.add(state.output.spec.id, self._direct_frames(state, samples, fd, start, stop))
+            self._deliver(self.cutter.process())
+            if progress is not None:
+                progress(min(window, end), total)
+
+    def _direct_frames(self, state: _TrackState, samples: DirectTrack, fd: int, start: int, stop: int) -> Frames:
+        pts = self._ticks(state, samples.pts[start:stop])
+        durations = self._ticks(state, samples.durations[start:stop], offset=False)
+        state.last_end = max(state.last_end, int((pts + durations).max()))
+        offsets, sizes = samples.offsets[start:stop].tolist(), samples.sizes[start:stop].tolist()
+        payloads: list = [FileRange(fd, offset, size) for offset, size in zip(offsets, sizes)]
+        dts = self._ticks(state, samples.dts[start:stop])
+        return Frames(dts, pts, samples.keyframes[start:stop], durations, payloads)
+
+    def _packets(self) -> Iterator[tuple[_TrackState, av.Packet]]:
+        streams = [s.stream for s in self.tracks.values()]
+        tracks = self.tracks
+        try:
+            for packet in self.source.container.demux(streams):
+                if not packet.size:
+                    continue
+                state = tracks[packet.stream_index]
+                if packet.is_corrupt:
+                    self._corrupt(state, packet)
+                    continue
+                if not state.started:
+                    self._first_packet(state, packet)
+                state.packets += 1
+                yield state, packet
+        except av.FFmpegError as exc:
+            where = max(s.end_seconds for s in self.tracks.values())
+            raise InputError(f"{self.source.path}: unreadable after {float(where):.2f} s ({exc.strerror})") from None
+
+    def _slow_packet(self, state: _TrackState, packet: av.Packet) -> None:
+        """Packets that need more than copying: made-up DTS, ADTS headers, Annex B, DiscardPadding."""
         if packet.dts is None and packet.pts is not None and state.source.codec in REORDERING_CODECS:
             if state.decode_timestamps is None:
                 state.decode_timestamps = DecodeTimestamps(state.source.id)
         if state.decode_timestamps is not None:
-            yield from state.decode_timestamps.push(packet, packet.pts)
+            for ready, dts in state.decode_timestamps.push(packet, packet.pts):
+                self._slow_row(state, ready, dts)
         else:
-            yield packet, packet.dts
+            self._slow_row(state, packet, packet.dts)
 
-    def _push(self, state: _TrackState, packet: av.Packet, dts: int | None, by_track: dict[str, Group]) -> None:
-        sample = self._sample(state, packet, dts)
+    def _slow_row(self, state: _TrackState, packet: av.Packet, dts: int | None) -> None:
+        payload: bytes | memoryview = memoryview(packet)
+        if state.strip_adts:
+            payload = payload[parse_adts_header(payload).header_length :]
         if state.converter is not None:
             packet.dts = dts
             state.converter.push(packet)
-        self._deliver(self.cutter.push(state.output.spec.id, sample), by_track)
+            payload = b""  # FFmpeg's converted bytes take its place when the segment is finished
+        padding = _discard_padding_ns(packet, state.source) if state.output.container == "webm" else 0
+        state.rows.append((packet.pts, dts, packet.is_keyframe, packet.duration, payload, padding))
 
-    def _packets(self) -> Iterator[tuple[_TrackState, av.Packet]]:
-        streams = [s.stream for s in self.tracks.values()]
-        packets = self.source.container.demux(streams)
-        try:
-            for packet in packets:
-                if packet.size == 0:
-                    continue
-                state = self.tracks[packet.stream.index]
-                if packet.is_corrupt:
-                    self._corrupt(state, packet)
-                    continue
-                yield state, packet
-        except av.FFmpegError as exc:
-            where = max((s.last_end for s in self.tracks.values()), default=Fraction(0))
-            raise InputError(f"{self.source.path}: unreadable after {float(where):.2f} s ({exc.strerror})") from None
+    def _add_rows(self) -> list[TrackSegment]:
+        """Hand every track's rows read so far to the cutter, as columns in output ticks."""
+        for state in self.tracks.values():
+            if state.rows:
+                frames = self._frames(state, state.rows)
+                state.rows = []
+                self.cutter.add(state.output.spec.id, frames)
+        return self.cutter.process()
+
+    def _frames(self, state: _TrackState, rows: list[Row]) -> Frames:
+        pts_list, dts_list, keys, durations, payloads, paddings = zip(*rows)
+        if None in pts_list:
+            pts_list = tuple(p if p is not None else d for p, d in zip(pts_list, dts_list))
+            if None in pts_list:
+                raise InputError(f"{self.source.path}: a {state.source.id} packet has no timestamp")
+        pts = self._ticks(state, np.array(pts_list, dtype=np.int64))
+        if state.output.container == "webm":
+            dts = pts
+        elif None in dts_list:
+            dts = self._ticks(state, np.array([d if d is not None else p for p, d in zip(pts_list, dts_list)], np.int64))
+        else:
+            dts = self._ticks(state, np.array(dts_list, dtype=np.int64))
+        own = np.array([d or 0 for d in durations], dtype=np.int64)
+        ticks = self._ticks(state, own, offset=False)
+        state.last_end = max(state.last_end, int((pts + ticks).max()))
+        padding = {i: p for i, p in enumerate(paddings) if p}
+        return Frames(dts, pts, np.array(keys, dtype=bool), ticks, list(payloads), padding)
+
+    @staticmethod
+    def _ticks(state: _TrackState, values: np.ndarray, offset: bool = True) -> np.ndarray:
+        """Stream time-base units -> output ticks: exact when the timescale is the time base's denominator."""
+        multiplier, divisor = state.to_ticks
+        ticks = values * multiplier if divisor == 1 else (2 * values * multiplier + divisor) // (2 * divisor)
+        return ticks - state.offset_ticks if offset else ticks
+
+    def _deliver(self, segments: list[TrackSegment]) -> None:
+        if not segments:
+            return
+        states = {s.output.spec.id: s for s in self.tracks.values()}
+        for part in segments:
+            converter = states[part.track].converter
+            if converter is not None:
+                part = dataclasses.replace(part, payloads=converter.take(len(part.payloads)))
+            self.by_track[part.track].add(part)
+        settled = self.cutter.settled()
+        for group in {id(g): g for g in self.by_track.values()}.values():
+            group.flush(settled)
 
     def _corrupt(self, state: _TrackState, packet: av.Packet) -> None:
         where = f"{state.source.id} packet at byte {packet.pos}" if packet.pos is not None else state.source.id
@@ -214,8 +358,7 @@ class _Job:
         self.notes.append(f"dropped a corrupt {where}")
 
     def _first_packet(self, state: _TrackState, packet: av.Packet) -> None:
-        if state.packets:
-            return
+        state.started = True
         track, output = state.source, state.output
         if output.container == "mp4":
             extradata, payload = None, None
@@ -226,6 +369,7 @@ class _Job:
             stsd = sample_description(state.stream, packet, payload, extradata)
             if _needs_conversion(track, self.source.format_name):
                 state.converter = Mp4Converter(state.stream, keep_payloads=True)
+            state.fast = state.converter is None and not state.strip_adts
             entry, children = codecs.sample_entry_children(stsd)
             output.codecs = codecs.from_sample_entry(entry, children)
             output.mp4 = InitTrack(
@@ -238,6 +382,9 @@ class _Job:
             )
         else:
             self._webm_track(state, packet)
+            state.fast = track.kind == "video"  # audio may carry trailing-sample trims (DiscardPadding)
+        if packet.dts is None and track.codec in REORDERING_CODECS:
+            state.fast = False
 
     def _webm_track(self, state: _TrackState, packet: av.Packet) -> None:
         track, output = state.source, state.output
@@ -265,36 +412,6 @@ class _Job:
             seek_pre_roll_ns=OPUS_SEEK_PRE_ROLL_NS if track.codec == "opus" else 0,
         )
 
-    def _sample(self, state: _TrackState, packet: av.Packet, dts: int | None) -> Sample:
-        pts = packet.pts
-        if pts is None and dts is None:
-            raise InputError(f"{self.source.path}: {state.source.id} packet at byte {packet.pos} has no timestamp")
-        pts = dts if pts is None else pts
-        dts = pts if dts is None or state.output.container == "webm" else dts
-        to_ticks = state.to_ticks
-        duration = to_ticks(packet.duration) if packet.duration else 0
-        end = Fraction(pts + (packet.duration or 0)) * state.source.time_base - self.timeline_offset
-        state.last_end = max(state.last_end, end)
-        state.packets += 1
-        payload = b"" if state.converter is not None else memoryview(packet)
-        if state.strip_adts:
-            payload = payload[parse_adts_header(payload).header_length :]
-        padding = _discard_padding_ns(packet, state.source) if state.output.container == "webm" else 0
-        return Sample(to_ticks(dts) - state.offset_ticks, to_ticks(pts) - state.offset_ticks, packet.is_keyframe,
-                      payload, duration, padding)  # fmt: skip
-
-    def _deliver(self, segments: list[TrackSegment], by_track: dict[str, Group]) -> None:
-        if not segments:
-            return
-        for part in segments:
-            state = next(s for s in self.tracks.values() if s.output.spec.id == part.track)
-            if state.converter is not None:
-                part = dataclasses.replace(part, payloads=state.converter.take(len(part.payloads)))
-            by_track[part.track].add(part)
-        settled = self.cutter.settled()
-        for group in {id(g): g for g in by_track.values()}.values():
-            group.flush(settled)
-
     def _check_complete(self) -> None:
         """Fail (or, with --allow-truncated, warn) when the input ends before its headers say it should."""
         shortfall = self._shortfall_text()
@@ -311,7 +428,7 @@ class _Job:
         ) or byte_level_shortfall(self.source.path, self.source.format_name)
         if not reason:
             return None
-        ends_at = max((s.last_end for s in self.tracks.values()), default=Fraction(0))
+        ends_at = max(s.end_seconds for s in self.tracks.values())
         declared = self.source.duration and self.source.format_name != "mpegts"  # a TS "duration" is a guess
         of_total = f" of {float(self.source.duration):.2f} s" if declared else ""
         return f"{self.source.path}: input ends at {float(ends_at):.2f} s{of_total} ({reason}): truncated?"
@@ -325,6 +442,20 @@ class _Job:
             )
 
 
+def _complete_samples(samples: DirectTrack, file_size: int) -> int:
+    """How many samples, from the first, lie wholly inside the file."""
+    inside = samples.offsets + samples.sizes <= file_size
+    return len(inside) if inside.all() else int(np.argmin(inside))
+
+
+def _packet(fd: int, samples: DirectTrack, time_base: Fraction) -> av.Packet:
+    """The first sample as a PyAV packet (for FFmpeg's sample description)."""
+    packet = av.Packet(os.pread(fd, int(samples.sizes[0]), int(samples.offsets[0])))
+    packet.pts, packet.dts, packet.time_base = int(samples.pts[0]), int(samples.dts[0]), time_base
+    packet.is_keyframe = bool(samples.keyframes[0])
+    return packet
+
+
 def _needs_conversion(track: SourceTrack, format_name: str) -> bool:
     """Whether FFmpeg's muxer must rewrite the payloads: Annex B H.264/HEVC, AV1 outside MP4/Matroska."""
     if track.codec in ("h264", "hevc"):
@@ -332,14 +463,6 @@ def _needs_conversion(track: SourceTrack, format_name: str) -> bool:
     if track.codec == "av1":
         return format_name.split(",")[0] not in MP4_FORM_INPUTS or not track.extradata
     return False
-
-
-def _tick_converter(time_base: Fraction, timescale: int) -> Callable[[int], int]:
-    """Stream time-base units -> output ticks; exact when the timescale is the time base's denominator."""
-    numerator, denominator = time_base.numerator * timescale, time_base.denominator
-    if denominator == 1:
-        return lambda value: value * numerator
-    return lambda value: (2 * value * numerator + denominator) // (2 * denominator)
 
 
 def _timeline_offset(timescales: dict[str, int], firsts: dict[str, Fraction], webm_shifts: dict[str, int]) -> Fraction:

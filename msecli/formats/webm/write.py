@@ -7,6 +7,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
+from msecli.formats.webm import ids
 from msecli.formats.webm.ebml import (
     element,
     encode_id,
@@ -17,7 +18,6 @@ from msecli.formats.webm.ebml import (
     uint_element,
     unknown_size_header,
 )
-from msecli.formats.webm import ids
 
 TIMESTAMP_SCALE_NS = 1_000_000  # one tick = 1 ms
 SIMPLEBLOCK_KEYFRAME = 0x80

@@ -1,0 +1,159 @@
+"""`make bench`: speed and memory of msecli against a reference run on the same machine, same run.
+
+Figures are ratios to the reference, because the machines are noisy. The 10-minute input is made
+once and cached in .cache/bench (outside git).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".cache" / "bench"
+LONG_SECONDS = 600
+SHORT_SECONDS = 150
+WALL_RATIO_TARGET = 1.3
+PEAK_MB_TARGET = 150
+ROUNDS = 5
+
+
+@dataclass
+class Run:
+    wall: float  # seconds
+    peak_mb: float  # the child's peak resident set
+
+
+def make_input(path: Path, seconds: int) -> None:
+    """1280x720 30 fps H.264 (2 s GOP, B-frames) + AAC, from FFmpeg's test sources, with noise so the
+    bitrate is what a real 720p rendition has (about 4 Mbit/s)."""
+    tmp = path.with_suffix(".partial.mp4")
+    video_graph = f"testsrc2=size=1280x720:rate=30:duration={seconds},noise=alls=12:allf=t"
+    audio_graph = f"sine=frequency=440:beep_factor=4:sample_rate=48000:duration={seconds}"
+    with av.open(video_graph, format="lavfi") as vsrc, av.open(audio_graph, format="lavfi") as asrc, \
+            av.open(str(tmp), "w", format="mp4") as out:  # fmt: skip
+        video = out.add_stream("libx264", rate=30, options={
+            "preset": "ultrafast", "b": "4M", "x264-params": "keyint=60:min-keyint=60:scenecut=0:bframes=2"})
+        video.width, video.height, video.pix_fmt = 1280, 720, "yuv420p"
+        audio = out.add_stream("aac", rate=48000)
+        audio.bit_rate = 128000
+        audio_frames = asrc.decode(audio=0)
+        audio_time = Fraction(0)
+        for frame in vsrc.decode(video=0):
+            out.mux(video.encode(frame))
+            while audio_time <= frame.time:
+                chunk = next(audio_frames, None)
+                if chunk is None:
+                    break
+                out.mux(audio.encode(chunk))
+                audio_time = Fraction(chunk.pts + chunk.samples, 48000)
+        for chunk in audio_frames:
+            out.mux(audio.encode(chunk))
+        out.mux(video.encode(None))
+        out.mux(audio.encode(None))
+    tmp.rename(path)
+
+
+def cached_input(seconds: int) -> Path:
+    path = CACHE / f"input-{seconds}s-720p.mp4"
+    if not path.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        print(f"making the {seconds} s benchmark input (once; cached in {CACHE.relative_to(ROOT)}) …", flush=True)
+        started = time.perf_counter()
+        make_input(path, seconds)
+        print(f"  {path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - started:.0f} s", flush=True)
+    return path
+
+
+def measure(command: list[str]) -> Run:
+    """Wall time and peak RSS of one child process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    if status != 0:
+        raise SystemExit(f"benchmark command failed: {' '.join(command)}\n{stderr}")
+    return Run(wall, usage.ru_maxrss / 1024)
+
+
+def best_of(count: int, command: list[str], cleanup: Path | None = None) -> Run:
+    runs = []
+    for _ in range(count):
+        if cleanup is not None:
+            _remove(cleanup)
+        runs.append(measure(command))
+    return Run(min(r.wall for r in runs), max(r.peak_mb for r in runs))
+
+
+def alternate(rounds: int, *commands: tuple[list[str], Path]) -> list[Run]:
+    """Best of `rounds` for each command, the commands taking turns so both meet the same machine
+    (page-cache writeback of the previous run's output, other load)."""
+    results: list[list[Run]] = [[] for _ in commands]
+    for _ in range(rounds):
+        for runs, (command, output) in zip(results, commands):
+            _remove(output)
+            subprocess.run(["sync"], check=False)
+            runs.append(measure(command))
+    return [Run(min(r.wall for r in runs), max(r.peak_mb for r in runs)) for runs in results]
+
+
+def _remove(path: Path) -> None:
+    if path.is_file():
+        path.unlink()
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def reference_command(source: Path, destination: Path) -> tuple[str, list[str]]:
+    if shutil.which("ffmpeg"):
+        return "ffmpeg -c copy to fragmented MP4", [
+            "ffmpeg", "-v", "error", "-y", "-i", str(source), "-c", "copy",
+            "-movflags", "frag_keyframe+empty_moov+default_base_moof", str(destination),
+        ]  # fmt: skip
+    return "PyAV demux->mux copy loop", [sys.executable, str(Path(__file__).parent / "pyav_copy.py"), str(source), str(destination)]
+
+
+def bench_segment() -> list[str]:
+    long_input, short_input = cached_input(LONG_SECONDS), cached_input(SHORT_SECONDS)
+    scratch = CACHE / "scratch"
+    scratch.mkdir(exist_ok=True)
+    msecli = [sys.executable, "-m", "msecli", "segment", "-q", "--force"]
+    # Warm the page cache so both runs read from memory (in a child: a parent holding the bytes would
+    # count in every later child's peak RSS, which starts as a copy of the parent).
+    subprocess.run(["cat", str(long_input), str(short_input)], stdout=subprocess.DEVNULL, check=True)
+    name, reference = reference_command(long_input, scratch / "reference.mp4")
+    ref, ours = alternate(ROUNDS, (reference, scratch / "reference.mp4"),
+                          ([*msecli, str(long_input), "-o", str(scratch / "out-long")], scratch / "out-long"))
+    short = best_of(3, [*msecli, str(short_input), "-o", str(scratch / "out-short")])
+    startup = best_of(3, [sys.executable, "-c", "import msecli.cli, msecli.media.segment"])
+    ratio = ours.wall / ref.wall
+    work_ratio = (ours.wall - startup.wall) / ref.wall
+    lines = [
+        f"segment, {LONG_SECONDS // 60}-minute 720p30 H.264 + AAC ({long_input.stat().st_size / 1e6:.0f} MB), best of 5, runs alternating:",
+        f"  reference ({name}): {ref.wall:.2f} s",
+        f"  msecli segment:     {ours.wall:.2f} s   ratio {ratio:.2f}x (target <= {WALL_RATIO_TARGET}x)"
+        f"  {'OK' if ratio <= WALL_RATIO_TARGET else 'MISSED'}",
+        f"  of which start-up (Python + av + numpy + typer imports): {startup.wall:.2f} s; "
+        f"without it: {ours.wall - startup.wall:.2f} s = {work_ratio:.2f}x the reference",
+        f"  peak memory: {ours.peak_mb:.0f} MB for {LONG_SECONDS // 60} min, {short.peak_mb:.0f} MB for "
+        f"{SHORT_SECONDS / 60:g} min (target < {PEAK_MB_TARGET} MB, flat)"
+        f"  {'OK' if ours.peak_mb < PEAK_MB_TARGET and ours.peak_mb < short.peak_mb * 1.15 else 'MISSED'}",
+    ]
+    return lines
+
+
+def main() -> None:
+    report = bench_segment()
+    print("\n".join(report))
+
+
+if __name__ == "__main__":
+    main()
