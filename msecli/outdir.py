@@ -119,32 +119,45 @@ def _write_all(fd: int, pending: list[memoryview]) -> None:
 
 
 def check_destination(destination: Path, force: bool) -> None:
-    """Refuse before any work is done: an existing output without --force, or a parent we cannot write."""
+    """Refuse before any work is done: an existing output without --force, or a place we cannot write."""
     if destination.exists() and not force:
         raise OutputError(f"{destination}: already exists (use --force to replace it)")
     if destination.exists() and not destination.is_dir():
         raise OutputError(f"{destination}: exists and is not a directory")
-    parent = destination.parent
-    if not parent.is_dir():
-        raise OutputError(f"{parent}: no such directory")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"{parent}: not writable")
+    existing = _first_existing_ancestor(destination)
+    if not existing.is_dir():
+        raise OutputError(f"{existing}: not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"{existing}: not writable")
+
+
+def _first_existing_ancestor(path: Path) -> Path:
+    for parent in path.absolute().parents:
+        if parent.exists():
+            return parent
+    return Path("/")
 
 
 @contextmanager
 def staged_output(destination: Path, force: bool) -> Iterator[StagingDirectory]:
-    """Yield a staging directory next to `destination`; move it into place if the block succeeds."""
+    """Yield a staging directory next to `destination` (parents made as needed); move it into place
+    if the block succeeds. On failure, nothing is left: not the staging directory, nor new parents."""
     check_destination(destination, force)
+    existing = _first_existing_ancestor(destination)
+    created = next((p for p in reversed(destination.absolute().parents) if not p.exists()), None)
     try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".partial", dir=destination.parent))
     except OSError as exc:
-        raise OutputError(f"{destination.parent}: cannot create a directory ({exc.strerror})") from None
+        raise OutputError(f"{existing}: cannot create a directory there ({exc.strerror})") from None
     _chmod_as_mkdir(staging)
     try:
         yield StagingDirectory(staging)
         _move_into_place(staging, destination, force)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
         raise
 
 

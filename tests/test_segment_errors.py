@@ -157,6 +157,18 @@ def test_codec_the_container_cannot_carry(tmp_path):
     assert leftovers(tmp_path) == []
 
 
+def test_missing_parents_are_made_and_removed_again_on_failure(tmp_path):
+    assert run_cli("segment", SAMPLES / "aac-tone.m4a", "-o", tmp_path / "a" / "b" / "out", "-q").returncode == 0
+    assert (tmp_path / "a" / "b" / "out" / "manifest.json").is_file()
+    result = run_cli("segment", SAMPLES / "h264-aac.mp4", "-o", tmp_path / "c" / "d" / "out", "-f", "webm")
+    assert_one_line_error(result, 1, r"webm cannot carry h264")
+    truncated = tmp_path / "cut.webm"
+    truncated.write_bytes((SAMPLES / "vp9-opus.webm").read_bytes()[:300_000])
+    result = run_cli("segment", truncated, "-o", tmp_path / "e" / "f" / "out")
+    assert_one_line_error(result, 1, r"truncated\?")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "cut.webm"]
+
+
 def test_existing_output_is_not_touched_without_force(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
@@ -172,7 +184,7 @@ def test_existing_output_is_not_touched_without_force(tmp_path):
 def test_unwritable_output(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    assert_one_line_error(run_cli("segment", SAMPLES / "aac-tone.m4a", "-o", blocker / "out"), 1, r"file: no such directory")
+    assert_one_line_error(run_cli("segment", SAMPLES / "aac-tone.m4a", "-o", blocker / "out"), 1, r"file: not a directory")
     result = run_cli("segment", SAMPLES / "aac-tone.m4a", "-o", "/proc/msecli-out")
     assert_one_line_error(result, 1, r"/proc.*(not writable|cannot create)")
 
