@@ -8,9 +8,14 @@ from msecli.packaging.manifest import Manifest
 
 
 def summary_table(manifest: Manifest, out_dir: str) -> Table:
-    table = Table(title=f"{manifest.source} → {out_dir}  ({manifest.duration:.2f} s)", title_justify="left")
-    for column in ("track", "format", "codecs", "segments", "seconds min-max (avg)", "KiB min-max (avg)"):
-        table.add_column(column, justify="left" if column in ("track", "format", "codecs") else "right")
+    table = Table(
+        title=f"{manifest.source} → {out_dir}  ({manifest.duration:.2f} s)",
+        title_justify="left",
+        caption="seconds and KiB per segment: min-max (mean)",
+        caption_justify="left",
+    )
+    for column in ("track", "format", "codecs", "segs", "seconds", "KiB"):
+        table.add_column(column, justify="left" if column in ("track", "format", "codecs") else "right", no_wrap=True)
     for track in manifest.tracks:
         durations = [s.end - s.start for s in track.segments]
         sizes = [s.bytes / 1024 for s in track.segments]
@@ -20,10 +25,10 @@ def summary_table(manifest: Manifest, out_dir: str) -> Table:
             track.codecs,
             str(len(track.segments)),
             _min_avg_max(durations, "{:.2f}"),
-            _min_avg_max(sizes, "{:.1f}"),
+            _min_avg_max(sizes, "{:.0f}"),
         )
     if manifest.timelineOffset:
-        table.caption = f"timeline shifted by -{manifest.timelineOffset:.6f} s (timelineOffset)"
+        table.caption += f"; timeline shifted by {-manifest.timelineOffset:+.6f} s (timelineOffset)"
     return table
 
 
