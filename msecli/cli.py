@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from enum import Enum
 from fractions import Fraction
@@ -59,6 +60,15 @@ def _run(action: Callable[[], T]) -> T:
     except KeyboardInterrupt:
         stderr_console().print("[bold red]interrupted[/]: nothing was written")
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except Exception as exc:  # a bug: still one line, unless MSECLI_DEBUG asks for the traceback
+        if os.environ.get("MSECLI_DEBUG"):
+            raise
+        stderr_console().print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {exc} (run with MSECLI_DEBUG=1 for the traceback)",
+            markup=True,
+            highlight=False,
+        )
+        raise typer.Exit(1) from None
 
 
 def _positive_seconds(value: float) -> float:

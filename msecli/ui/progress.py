@@ -6,7 +6,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
+from rich.text import Text
+
+
+class SecondsColumn(ProgressColumn):
+    """"12.0/600.0 s", or "12.0 s" while the total is unknown."""
+
+    def render(self, task: Task) -> Text:
+        if task.total is None:
+            return Text(f"{task.completed:.1f} s")
+        return Text(f"{task.completed:.1f}/{task.total:.1f} s")
 
 
 @contextmanager
@@ -18,7 +28,7 @@ def media_progress(console: Console, label: str, enabled: bool) -> Iterator[Call
     columns = (
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed:.1f}/{task.total:.1f} s"),
+        SecondsColumn(),
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=console, transient=True) as progress:
