@@ -127,5 +127,68 @@ def segment(
         stdout_console().print(summary_table(result.manifest, str(output)))
 
 
+inspect_app = typer.Typer(
+    help="Look inside segments: box/element trees and coded frame tables.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(inspect_app, name="inspect")
+
+FilesArgument = Annotated[
+    list[Path],
+    typer.Argument(help="Files in append order (init + media segments, or a whole fragmented file), or a "
+                        "segment directory with manifest.json."),
+]  # fmt: skip
+
+
+@inspect_app.command("tree")
+def inspect_tree(
+    files: FilesArgument,
+    *,
+    depth: Annotated[int | None, typer.Option("--depth", min=1, help="Show this many levels (default: all).")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the trees as JSON.")] = False,
+) -> None:
+    """The boxes (MP4) or elements (WebM) of each file, with offsets, sizes and decoded fields, and
+    which parts MSE would take as initialization or media segments."""
+    from msecli import inspect
+    from msecli.ui.console import stdout_console
+    from msecli.ui.inspect_report import tree_view
+
+    reports = _run(lambda: inspect.tree_report(inspect.resolve(files), depth))
+    if json_output:
+        typer.echo(json.dumps({"files": reports}, indent=1))
+        return
+    console = stdout_console()
+    for report in reports:
+        console.print(tree_view(report))
+
+
+@inspect_app.command("frames")
+def inspect_frames(
+    files: FilesArgument,
+    *,
+    init: Annotated[Path | None, typer.Option("--init", help="The init segment the media segments need.")] = None,
+    track: Annotated[str | None, typer.Option("--track", help="Only this track: its ID, manifest id or kind.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the frame tables as JSON.")] = False,
+) -> None:
+    """The coded frames of media segments: dts, pts, duration, size, keyframe; per-track totals, GOP
+    lengths, and every gap or overlap between consecutive frames flagged."""
+    from msecli import inspect
+    from msecli.ui.console import stderr_console, stdout_console
+    from msecli.ui.inspect_report import frames_view
+
+    def work():  # type: ignore[no-untyped-def]
+        tracks, warnings = inspect.frame_tables(inspect.resolve(files, init, find_init=True))
+        return inspect.frames_report(tracks, track), warnings
+
+    report, warnings = _run(work)
+    for warning in warnings:
+        stderr_console().print(f"[yellow]warning:[/] {warning}")
+    if json_output:
+        typer.echo(json.dumps(report))
+    else:
+        stdout_console().print(frames_view(report))
+
+
 def main() -> None:
     app()

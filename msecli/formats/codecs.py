@@ -68,13 +68,13 @@ def vp9(vpcc: bytes) -> str:
 
 def mp4a(esds_payload: bytes) -> str:
     """mp4a.40.<AOT> for MPEG-4 audio, else mp4a.<OTI hex> (mp4a.6b = MP3, mp4a.67 = MPEG-2 AAC LC)."""
-    oti, specific = _esds_decoder_config(esds_payload)
+    oti, specific = esds_decoder_config(esds_payload)
     if oti == 0x40 and specific:
-        return f"mp4a.40.{_audio_object_type(specific)}"
+        return f"mp4a.40.{audio_object_type(specific)}"
     return f"mp4a.{oti:02x}"
 
 
-def _esds_decoder_config(payload: bytes) -> tuple[int, bytes]:
+def esds_decoder_config(payload: bytes) -> tuple[int, bytes]:
     """(objectTypeIndication, DecoderSpecificInfo bytes) from an esds payload (after version/flags)."""
     offset, end = 0, len(payload)
     oti, specific = None, b""
@@ -112,7 +112,7 @@ def _descriptor_size(payload: bytes, offset: int) -> tuple[int, int]:
     return size, offset
 
 
-def _audio_object_type(audio_specific_config: bytes) -> int:
+def audio_object_type(audio_specific_config: bytes) -> int:
     aot = audio_specific_config[0] >> 3
     if aot == 31 and len(audio_specific_config) > 1:
         aot = 32 + (((audio_specific_config[0] & 0x07) << 3) | (audio_specific_config[1] >> 5))
@@ -154,10 +154,31 @@ def sample_entry_children(stsd: bytes | memoryview, stsd_offset: int = 0) -> tup
     return entry.type, children
 
 
-def from_webm(codec_id: str, codec_private: bytes, vpcc: bytes | None = None) -> str:
-    """The codecs string for a WebM track; VP9 needs its vpcC (from FFmpeg) for the vp09 form."""
+def vp9_codec_private(vpcc: bytes) -> bytes:
+    """WebM's VP9 CodecPrivate (feature ID, length, value: 1 profile, 2 level, 3 bit depth, 4 chroma
+    subsampling) from a vpcC box payload (version/flags first)."""
+    profile, level, packed = vpcc[4], vpcc[5], vpcc[6]
+    return bytes([1, 1, profile, 2, 1, level, 3, 1, packed >> 4, 4, 1, (packed >> 1) & 7])
+
+
+def _vp9_features(private: bytes) -> dict[int, int]:
+    features, offset = {}, 0
+    while offset + 2 <= len(private):
+        feature, length = private[offset], private[offset + 1]
+        if length == 1 and offset + 2 < len(private):
+            features[feature] = private[offset + 2]
+        offset += 2 + length
+    return features
+
+
+def from_webm(codec_id: str, codec_private: bytes) -> str:
+    """The codecs string for a WebM track; VP9 gives vp09.PP.LL.DD when its CodecPrivate has the
+    profile, level and bit depth, else the legacy "vp9"."""
     if codec_id == "V_VP9":
-        return vp9(vpcc[4:]) if vpcc else "vp9"
+        features = _vp9_features(codec_private)
+        if {1, 2, 3} <= features.keys():
+            return f"vp09.{features[1]:02d}.{features[2]:02d}.{features[3]:02d}"
+        return "vp9"
     if codec_id == "V_AV1":
         return av1(codec_private)
     simple = {"V_VP8": "vp8", "A_OPUS": "opus", "A_VORBIS": "vorbis"}

@@ -398,12 +398,14 @@ class _Job:
         if track.codec == "vorbis":
             private = xiph_laced(track.extradata)
         delay_ns = _opus_pre_skip(track) * 1_000_000_000 // 48000
-        output.codecs = codecs.from_webm(WEBM_CODEC_IDS[track.codec], private, vpcc)
+        if track.codec == "vp9" and vpcc:
+            private = codecs.vp9_codec_private(vpcc)
+        output.codecs = codecs.from_webm(WEBM_CODEC_IDS[track.codec], private)
         output.webm = WebmTrack(
             number=1,
             kind=track.kind,
             codec_id=WEBM_CODEC_IDS[track.codec],
-            codec_private=private if track.codec in ("opus", "vorbis", "av1") else b"",
+            codec_private=private if track.codec in ("opus", "vorbis", "av1", "vp9") else b"",
             width=track.width,
             height=track.height,
             sample_rate=float(track.sample_rate),

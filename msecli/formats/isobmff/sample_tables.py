@@ -115,7 +115,7 @@ def _track(data: bytes, trak: BoxHeader, movie_timescale: int) -> SampleTable | 
     count = len(sizes)
     offsets = _sample_offsets(data, boxes, sizes)
     stts = _table(data, boxes["stts"], ">u4,>u4") if "stts" in boxes else np.empty(0, ">u4,>u4")
-    deltas = np.repeat(stts["f1"].astype(np.int64), stts["f0"].astype(np.int64))[:count]
+    deltas = _repeat_clipped(stts["f1"], stts["f0"], count)
     dts = np.concatenate([[0], np.cumsum(deltas)])[:count].astype(np.int64)
     if len(deltas) < count:
         raise ParseError(f"stts covers {len(dts)} of {count} samples", offset=boxes["stts"].offset, path="stts")
@@ -123,7 +123,8 @@ def _track(data: bytes, trak: BoxHeader, movie_timescale: int) -> SampleTable | 
     if "ctts" in boxes:
         ctts_version = data[boxes["ctts"].payload_offset]
         ctts = _table(data, boxes["ctts"], ">u4,>i4" if ctts_version else ">u4,>u4")
-        cts += np.repeat(ctts["f1"].astype(np.int64), ctts["f0"].astype(np.int64))[:count]
+        offsets = _repeat_clipped(ctts["f1"], ctts["f0"], count)
+        cts[: len(offsets)] += offsets
     keyframes = np.ones(count, dtype=bool)
     if "stss" in boxes:
         keyframes[:] = False
@@ -132,6 +133,15 @@ def _track(data: bytes, trak: BoxHeader, movie_timescale: int) -> SampleTable | 
     (entries,) = struct.unpack_from(">I", data, boxes["stsd"].payload_offset + 4) if "stsd" in boxes else (0,)
     return SampleTable(track_id, handler, timescale, entries, _edits(data, trak), offsets, sizes, dts, cts, keyframes,
                        deltas)  # fmt: skip
+
+
+def _repeat_clipped(values: np.ndarray, counts: np.ndarray, limit: int) -> np.ndarray:
+    """np.repeat(values, counts)[:limit] without ever making more than `limit` elements: a table
+    entry's count is whatever its bytes say, the allocation must not be."""
+    counts = np.maximum(counts.astype(np.int64), 0)
+    before = np.cumsum(counts) - counts
+    clipped = np.clip(limit - before, 0, None)
+    return np.repeat(values.astype(np.int64), np.minimum(counts, clipped))
 
 
 def _sample_sizes(data: bytes, stsz: BoxHeader) -> np.ndarray:
@@ -149,8 +159,8 @@ def _sample_offsets(data: bytes, boxes: dict[str, BoxHeader], sizes: np.ndarray)
     chunks = len(chunk_offsets)
     first_chunk = stsc["f0"].astype(np.int64) - 1
     run_lengths = np.diff(first_chunk, append=chunks)
-    per_chunk = np.repeat(stsc["f1"].astype(np.int64), np.maximum(run_lengths, 0))[:chunks]
-    chunk_of_sample = np.repeat(np.arange(len(per_chunk)), per_chunk)[: len(sizes)]
+    per_chunk = _repeat_clipped(stsc["f1"], np.maximum(run_lengths, 0), chunks)
+    chunk_of_sample = _repeat_clipped(np.arange(len(per_chunk)), per_chunk, len(sizes))
     if len(chunk_of_sample) < len(sizes):
         raise ParseError(f"stsc/stco place {len(chunk_of_sample)} of {len(sizes)} samples",
                          offset=boxes["stsc"].offset, path="stsc")  # fmt: skip

@@ -1,0 +1,32 @@
+"""Coded frames as numpy structured arrays, and the tracks they belong to (both byte stream formats)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+FRAME_DTYPE = np.dtype(
+    [("dts", "i8"), ("pts", "i8"), ("duration", "i8"), ("size", "i8"), ("offset", "i8"), ("key", "?")]
+)
+
+
+@dataclass
+class TrackInfo:
+    """What an initialization segment says about a track."""
+
+    id: int
+    kind: str  # video, audio, text, other
+    timescale: int  # ticks per second of this track's timestamps
+    codecs: str = ""
+    media_time: int = 0  # ISO BMFF edit list: PTS = CT - media_time
+    defaults: dict[str, int] = field(default_factory=dict)  # trex defaults / WebM DefaultDuration (ticks)
+    codec_delay: int = 0  # WebM CodecDelay, ticks
+
+
+def empty_frames() -> np.ndarray:
+    return np.zeros(0, dtype=FRAME_DTYPE)
+
+
+def concat(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else empty_frames()
