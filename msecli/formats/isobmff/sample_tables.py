@@ -123,8 +123,8 @@ def _track(data: bytes, trak: BoxHeader, movie_timescale: int) -> SampleTable | 
     if "ctts" in boxes:
         ctts_version = data[boxes["ctts"].payload_offset]
         ctts = _table(data, boxes["ctts"], ">u4,>i4" if ctts_version else ">u4,>u4")
-        offsets = _repeat_clipped(ctts["f1"], ctts["f0"], count)
-        cts[: len(offsets)] += offsets
+        composition = _repeat_clipped(ctts["f1"], ctts["f0"], count)
+        cts[: len(composition)] += composition
     keyframes = np.ones(count, dtype=bool)
     if "stss" in boxes:
         keyframes[:] = False
