@@ -105,9 +105,11 @@ def classify(nodes: list[Node], have_init: bool = False) -> list[dict]:
     `have_init`: an initialization segment came before these bytes."""
     segments: list[dict] = []
     pending_styp: Node | None = None
+    ftyp: Node | None = None  # the latest; free, sidx, pdin and the like may stand between it and moov
     for index, node in enumerate(nodes):
-        if node.type == "moov":
-            ftyp = nodes[index - 1] if index and nodes[index - 1].type == "ftyp" else None
+        if node.type == "ftyp":
+            ftyp = node
+        elif node.type == "moov":
             start = ftyp.offset if ftyp else node.offset
             reason = _not_init_reason(node, ftyp)
             if reason:
