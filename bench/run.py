@@ -150,8 +150,92 @@ def bench_segment() -> list[str]:
     return lines
 
 
+def bench_parse() -> list[str]:
+    """Frame tables of every segment the 10-minute input makes; a tree of a 1 GB fragmented file."""
+    from msecli import inspect
+
+    segments = CACHE / "scratch" / "out-long"
+    if not (segments / "manifest.json").exists():
+        measure([sys.executable, "-m", "msecli", "segment", "-q", "--force", str(cached_input(LONG_SECONDS)),
+                 "-o", str(segments)])  # fmt: skip
+    sources = inspect.resolve([segments])
+    total_bytes = sum(s.path.stat().st_size for s in sources)
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        tracks, _ = inspect.frame_tables(sources)
+        timings.append(time.perf_counter() - started)
+    samples = sum(len(f) for t in tracks for f in t.frames)
+    best = min(timings)
+    big = _one_gigabyte_fragmented(segments)
+    tree_times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        (report,) = inspect.tree_report(inspect.resolve([big]), None)
+        tree_times.append(time.perf_counter() - started)
+    cli = measure([sys.executable, "-m", "msecli", "inspect", "tree", "--json", str(big)])
+    big_run, big_rate = _large_trun_rate(segments)
+    gbps, rate = total_bytes / best / 1e9, samples / best / 1e6
+    return [
+        f"parse: frame tables of {len(sources)} segment files ({total_bytes / 1e6:.0f} MB, {samples} samples), best of 3:",
+        f"  {best:.3f} s = {gbps:.2f} GB/s (target >= 1)  {'OK' if gbps >= 1 else 'MISSED'}; "
+        f"{rate:.1f} M samples/s over these small segments (~{samples // len(sources)} samples a file: per-file cost)",
+        f"  one fragment with a {big_run}-sample trun: {big_rate:.1f} M trun samples/s (target >= 5)"
+        f"  {'OK' if big_rate >= 5 else 'MISSED'}",
+        f"  inspect tree of a {big.stat().st_size / 1e9:.2f} GB fragmented file ({len(report['nodes'])} top-level boxes): "
+        f"{min(tree_times):.3f} s in-process (target < 0.5)  {'OK' if min(tree_times) < 0.5 else 'MISSED'}; "
+        f"the CLI with --json end to end {cli.wall:.2f} s",
+    ]
+
+
+def _large_trun_rate(segments: Path) -> tuple[int, float]:
+    """Frame-table speed per sample: the video init + one fragment of 2 million samples."""
+    import numpy as np
+
+    from msecli.formats import bytestream
+    from msecli.formats.isobmff.write import TrackRun, media_segment_header
+
+    count = 2_000_000
+    run = TrackRun(1, 0, np.full(count, 512, np.int64), np.full(count, 1000, np.int64), np.arange(count) % 60 == 0,
+                   np.full(count, 1024, np.int64))  # fmt: skip
+    video = next(t for t in inspect_manifest(segments) if t["kind"] == "video")
+    data = (segments / video["init"]).read_bytes() + media_segment_header(1, [run])  # mdat left unwritten
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        parsed = bytestream.parse(data, "isobmff")
+        _, frames = bytestream.frames(parsed, "isobmff")
+        best = min(best, time.perf_counter() - started)
+    assert len(frames[1]) == count
+    return count, count / best / 1e6
+
+
+def _one_gigabyte_fragmented(segments: Path) -> Path:
+    """The video track's init + media segments, the media segments repeated up to 1 GB (cached)."""
+    path = CACHE / "fragmented-1gb.mp4"
+    if path.exists():
+        return path
+    manifest_tracks = inspect_manifest(segments)
+    video = next(t for t in manifest_tracks if t["kind"] == "video")
+    media = [(segments / s["file"]).read_bytes() for s in video["segments"]]
+    with open(path.with_suffix(".partial"), "wb") as out:
+        out.write((segments / video["init"]).read_bytes())
+        written = 0
+        while written < 1_000_000_000:
+            for chunk in media:
+                written += out.write(chunk)
+    path.with_suffix(".partial").rename(path)
+    return path
+
+
+def inspect_manifest(segments: Path) -> list[dict]:
+    import json
+
+    return json.loads((segments / "manifest.json").read_text())["tracks"]
+
+
 def main() -> None:
-    report = bench_segment()
+    report = bench_segment() + bench_parse()
     print("\n".join(report))
 
 

@@ -149,6 +149,7 @@ class TrackFrames:
     info: TrackInfo
     frames: list[np.ndarray] = field(default_factory=list)
     files: list[tuple[str, int, int]] = field(default_factory=list)  # (file, first frame index, count)
+    count: int = 0
 
 
 def frame_tables(sources: list[Source]) -> tuple[list[TrackFrames], list[str]]:
@@ -171,8 +172,9 @@ def frame_tables(sources: list[Source]) -> tuple[list[TrackFrames], list[str]]:
         for track_id, frames in per_track.items():
             key = (source.group, track_id)
             entry = tracks.setdefault(key, TrackFrames(source.group, found[track_id]))
-            entry.files.append((str(source.path), sum(len(f) for f in entry.frames), len(frames)))
+            entry.files.append((str(source.path), entry.count, len(frames)))
             entry.frames.append(frames)
+            entry.count += len(frames)
         for track_id, info in found.items():
             tracks.setdefault((source.group, track_id), TrackFrames(source.group, info))
     return list(tracks.values()), warnings
