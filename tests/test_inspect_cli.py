@@ -68,6 +68,40 @@ def test_directory_and_track_filter(out):
     assert run_cli("inspect", "frames", out, "--track", "subtitles").returncode == 2
 
 
+def test_one_concatenated_file_reads_like_the_directory(out, tmp_path):
+    audio = next(t for t in load_manifest(out)["tracks"] if t["id"] == "audio")
+    whole = tmp_path / "audio.mp4"
+    whole.write_bytes(b"".join((out / f).read_bytes() for f in [audio["init"], *(s["file"] for s in audio["segments"])]))
+    (one,) = frames_json(whole)["tracks"]
+    (split,) = frames_json(out, "--track", "audio")["tracks"]
+    strip = lambda frames: [{k: v for k, v in f.items() if k != "offset"} for f in frames]  # noqa: E731
+    assert strip(one["frames"]) == strip(split["frames"])
+    (report,) = json.loads(run_cli("inspect", "tree", whole, "--json").stdout)["files"]
+    assert [s["kind"] for s in report["segments"]] == ["init"] + ["media"] * len(audio["segments"])
+
+
+@pytest.mark.parametrize("codec, fmt, fields", [
+    ("flac", "flac", {"sample_rate": 44100, "channels": 2, "bits_per_sample": 16}),
+    ("ac3", "ac3", {"fscod": 1, "acmod": 2}),  # fscod 1 = 44.1 kHz; acmod 2 = L, R
+])  # fmt: skip
+def test_flac_and_ac3_configuration_boxes(tmp_path, codec, fmt, fields):
+    from tests.media import encode_tone
+
+    source = tmp_path / f"tone.{fmt}"
+    encode_tone(source, fmt, codec)
+    assert run_cli("segment", source, "-o", tmp_path / "out", "-q").returncode == 0
+    (report,) = json.loads(run_cli("inspect", "tree", tmp_path / "out" / "audio" / "init.mp4", "--json").stdout)["files"]
+    entry = node_path(report["nodes"], "moov/trak/mdia/minf/stbl/stsd")["children"][0]
+    config = entry["children"][0]
+    assert {k: config["fields"][k] for k in fields} == fields
+
+
+def node_path(nodes, path):
+    first, _, rest = path.partition("/")
+    found = next(n for n in nodes if n["type"] == first)
+    return node_path(found["children"], rest) if rest else found
+
+
 def test_tree_json_and_depth(out):
     result = run_cli("inspect", "tree", out / "video" / "init.mp4", "--json", "--depth", "1")
     assert result.returncode == 0, result.stderr

@@ -14,9 +14,10 @@ from collections import deque
 
 import av
 
+from msecli.errors import UnsupportedCodecError
 from msecli.formats.isobmff.walk import find_box, read_box_header
 
-MOVFLAGS = "frag_every_frame+empty_moov+default_base_moof"
+MOVFLAGS = "frag_every_frame+empty_moov+default_base_moof+delay_moov"  # delay_moov: AC-3/E-AC-3 need a packet
 
 
 class _Sink(io.RawIOBase):
@@ -102,12 +103,16 @@ def sample_description(stream: av.stream.Stream, packet: av.Packet, payload: byt
                        extradata: bytes | None = None) -> bytes:  # fmt: skip
     """The `stsd` FFmpeg writes for `stream` (with `extradata` in place of the stream's own, if given),
     made by muxing one of its packets (with `payload` in place of the packet's bytes, if given)."""
-    converter = Mp4Converter(stream, keep_payloads=False, extradata=extradata)
     clone = av.Packet(bytes(packet if payload is None else payload))
     clone.pts, clone.dts, clone.time_base = packet.pts, packet.dts, packet.time_base
     clone.is_keyframe = packet.is_keyframe
-    converter.push(clone)
-    converter.close()
+    try:
+        converter = Mp4Converter(stream, keep_payloads=False, extradata=extradata)
+        converter.push(clone)
+        converter.close()
+    except av.FFmpegError as exc:
+        name = stream.codec_context.name
+        raise UnsupportedCodecError(f"FFmpeg's MP4 muxer cannot describe this {name} stream ({exc.strerror})") from None
     if converter.stsd is None:
         raise RuntimeError("FFmpeg's MP4 muxer wrote no stsd")
     return converter.stsd

@@ -197,6 +197,8 @@ class _Job:
     def _read_packets(self, progress: Progress | None, total: float | None) -> None:
         """The general path: every packet through PyAV's demuxer."""
         for count, (state, packet) in enumerate(self._packets(), start=1):
+            if not state.started:
+                self._first_packet(state, packet)
             if state.fast:
                 state.rows.append((packet.pts, packet.dts, packet.is_keyframe, packet.duration, memoryview(packet), 0))
             else:
@@ -270,8 +272,6 @@ class _Job:
                 if packet.is_corrupt:
                     self._corrupt(state, packet)
                     continue
-                if not state.started:
-                    self._first_packet(state, packet)
                 state.packets += 1
                 yield state, packet
         except av.FFmpegError as exc:

@@ -306,6 +306,35 @@ def _dops(r: Reader, node: Node) -> None:
                        OutputGain=r.i16(), ChannelMappingFamily=r.u8())  # fmt: skip
 
 
+@decoder("dfLa")
+def _dfla(r: Reader, node: Node) -> None:
+    """FLACSpecificBox: metadata blocks; the first is STREAMINFO."""
+    r.version_and_flags()
+    blocks = []
+    while r.remaining >= 4:
+        header = r.u32()
+        block_type, length = (header >> 24) & 0x7F, header & 0xFFFFFF
+        if block_type == 0 and length >= 18:
+            start = r.position
+            r.skip(10)
+            packed = r.u32()
+            node.fields.update(sample_rate=packed >> 12, channels=((packed >> 9) & 7) + 1, bits_per_sample=((packed >> 4) & 0x1F) + 1)
+            r.position = start
+        blocks.append(block_type)
+        r.skip(length)
+        if header >> 31:  # last-metadata-block flag
+            break
+    node.fields["metadata_blocks"] = blocks
+
+
+@decoder("dac3")
+def _dac3(r: Reader, node: Node) -> None:
+    """AC3SpecificBox: fscod(2) bsid(5) bsmod(3) acmod(3) lfeon(1) bit_rate_code(5)."""
+    packed = r.u24()
+    node.fields.update(fscod=packed >> 22, bsid=(packed >> 17) & 0x1F, bsmod=(packed >> 14) & 7,
+                       acmod=(packed >> 11) & 7, lfeon=(packed >> 10) & 1, bit_rate_code=(packed >> 5) & 0x1F)  # fmt: skip
+
+
 @decoder("btrt")
 def _btrt(r: Reader, node: Node) -> None:
     node.fields.update(bufferSizeDB=r.u32(), maxBitrate=r.u32(), avgBitrate=r.u32())
