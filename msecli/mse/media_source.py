@@ -1,0 +1,250 @@
+"""MediaSource (§2): readyState, duration, SourceBuffer lists, end of stream, live seekable range,
+attach and detach."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from msecli.mse import types
+from msecli.mse.enums import ReadyState
+from msecli.mse.errors import IDLTypeError, InvalidStateError, NotFoundError, NotSupportedError, QuotaExceededError
+from msecli.mse.host import Host
+from msecli.mse.profiles import SPEC, Profile
+from msecli.timeline.ranges import EMPTY, TimeRanges
+from msecli.timeline.time import INF, Time, from_idl_double, to_idl_double
+
+if TYPE_CHECKING:
+    from msecli.mse.source_buffer import SourceBuffer
+
+MAX_SOURCE_BUFFERS = 16
+
+
+class MediaSource:
+    """IDL: MediaSource. Python names are snake_case; the IDL name is in each docstring."""
+
+    def __init__(self, host: Host, profile: Profile = SPEC, *, in_worker: bool = False) -> None:
+        self.host = host
+        self.profile = profile
+        self.in_worker = in_worker
+        self.ready_state = ReadyState.CLOSED
+        self._duration: Time | None = None  # None = NaN
+        self.source_buffers: list[SourceBuffer] = []
+        self.active_source_buffers: list[SourceBuffer] = []
+        self.live_seekable_range: TimeRanges = EMPTY
+        self.has_ever_been_attached = False
+        self.reached_metadata = False  # chromium: no SourceBuffer can be added after HAVE_METADATA
+
+    # Attributes
+
+    @property
+    def duration(self) -> float:
+        """IDL: duration (getter). NaN while closed."""
+        if self.ready_state == ReadyState.CLOSED or self._duration is None:
+            return math.nan
+        return to_idl_double(self._duration)
+
+    def set_duration(self, value: float) -> None:
+        """IDL: duration (setter), #dom-mediasource-duration."""
+        # 1. Negative or NaN -> TypeError.
+        if math.isnan(value) or value < 0:
+            raise IDLTypeError(f"duration {value} is negative or NaN")
+        # 2. Not open -> InvalidStateError.
+        if self.ready_state != ReadyState.OPEN:
+            raise InvalidStateError(f"readyState is {self.ready_state}")
+        # 3. Any SourceBuffer updating -> InvalidStateError.
+        if any(sb.updating for sb in self.source_buffers):
+            raise InvalidStateError("a SourceBuffer is updating")
+        # 4. Run the duration change algorithm.
+        self.duration_change(from_idl_double(value))
+
+    # Methods
+
+    def add_source_buffer(self, mime_type: str) -> SourceBuffer:
+        """IDL: addSourceBuffer(type), #dom-mediasource-addsourcebuffer."""
+        from msecli.mse.source_buffer import SourceBuffer
+
+        # 1. Empty type -> TypeError.
+        if mime_type == "":
+            raise IDLTypeError("type is empty")
+        # 2. Unsupported type -> NotSupportedError.
+        if not types.is_type_supported(mime_type):
+            raise NotSupportedError(f"{mime_type!r} is not supported")
+        # 3. The UA cannot take another SourceBuffer -> QuotaExceededError.
+        if len(self.source_buffers) >= MAX_SOURCE_BUFFERS or self.reached_metadata:
+            raise QuotaExceededError("no more SourceBuffers can be added")
+        # 4. Not open -> InvalidStateError.
+        if self.ready_state != ReadyState.OPEN:
+            raise InvalidStateError(f"readyState is {self.ready_state}")
+        # 5-7. Create it; generate timestamps flag and mode from the registry.
+        buffer = SourceBuffer(self, mime_type)
+        # 8-9. Append to sourceBuffers; Q(addsourcebuffer @ sourceBuffers).
+        self.source_buffers.append(buffer)
+        self.host.queue_event("sourceBuffers", "addsourcebuffer")
+        # 10. Return it.
+        return buffer
+
+    def remove_source_buffer(self, buffer: SourceBuffer) -> None:
+        """IDL: removeSourceBuffer(sourceBuffer), #dom-mediasource-removesourcebuffer."""
+        # 1. Not in sourceBuffers -> NotFoundError.
+        if buffer not in self.source_buffers:
+            raise NotFoundError("the SourceBuffer is not in sourceBuffers")
+        # 2. Updating: abort the append (or, as Chromium does, the pending remove); abort + updateend.
+        if buffer.updating:
+            buffer.cancel_pending()
+            buffer.updating = False
+            self.host.queue_event(buffer, "abort")
+            self.host.queue_event(buffer, "updateend")
+        # 3-8. Track lists (not modelled beyond the SourceBuffer itself).
+        # 9. Remove from activeSourceBuffers; Q(removesourcebuffer @ activeSourceBuffers).
+        if buffer in self.active_source_buffers:
+            self.active_source_buffers.remove(buffer)
+            self.host.queue_event("activeSourceBuffers", "removesourcebuffer")
+        # 10. Remove from sourceBuffers; Q(removesourcebuffer @ sourceBuffers).
+        self.source_buffers.remove(buffer)
+        self.host.queue_event("sourceBuffers", "removesourcebuffer")
+        # 11. Release its resources.
+        buffer.release()
+        self.host.mirror(lambda element: element.media_source_changed())
+
+    def end_of_stream(self, error: str | None = None) -> None:
+        """IDL: endOfStream(error), #dom-mediasource-endofstream."""
+        if error is not None and error not in ("network", "decode"):
+            raise IDLTypeError(f"{error!r} is not a valid EndOfStreamError value")
+        # 1. Not open -> InvalidStateError.
+        if self.ready_state != ReadyState.OPEN:
+            raise InvalidStateError(f"readyState is {self.ready_state}")
+        # 2. Any SourceBuffer updating -> InvalidStateError.
+        if any(sb.updating for sb in self.source_buffers):
+            raise InvalidStateError("a SourceBuffer is updating")
+        # 3. Run the end of stream algorithm.
+        self.end_of_stream_algorithm(error)
+
+    def set_live_seekable_range(self, start: float, end: float) -> None:
+        """IDL: setLiveSeekableRange(start, end)."""
+        if self.ready_state != ReadyState.OPEN:
+            raise InvalidStateError(f"readyState is {self.ready_state}")
+        if math.isnan(start) or math.isnan(end) or start < 0 or start > end:
+            raise IDLTypeError(f"invalid live seekable range [{start}, {end}]")
+        self.live_seekable_range = TimeRanges([(from_idl_double(start), from_idl_double(end))]) if start < end else TimeRanges()
+        self._live_point = from_idl_double(start) if start == end else None
+        self.host.mirror(lambda element: element.media_source_changed())
+
+    def clear_live_seekable_range(self) -> None:
+        """IDL: clearLiveSeekableRange()."""
+        if self.ready_state != ReadyState.OPEN:
+            raise InvalidStateError(f"readyState is {self.ready_state}")
+        self.live_seekable_range = EMPTY
+        self._live_point = None
+        self.host.mirror(lambda element: element.media_source_changed())
+
+    @staticmethod
+    def is_type_supported(mime_type: str) -> bool:
+        """IDL: MediaSource.isTypeSupported(type)."""
+        return types.is_type_supported(mime_type)
+
+    # Algorithms
+
+    def duration_change(self, new_duration: Time) -> None:
+        """#duration-change-algorithm."""
+        # 1. Same as the current duration: nothing to do.
+        if self._duration == new_duration:
+            return
+        # 2. Below the highest buffered presentation timestamp -> InvalidStateError.
+        highest_pts = max((f.pts for sb in self.source_buffers for t in sb.track_buffers.values() for f in t.frames),
+                          default=None)  # fmt: skip
+        if highest_pts is not None and new_duration < highest_pts:
+            if not self.profile.duration_below_buffered_removes:
+                raise InvalidStateError("new duration is below the highest buffered presentation timestamp")
+            # DEVIATION (chromium profile): remove the media past the new duration instead.
+            for sb in self.source_buffers:
+                sb.coded_frame_removal(new_duration, INF)
+        # 3-4. Not below the highest end time of any track buffer range.
+        highest_end = max((sb.track_ranges_end() for sb in self.source_buffers), default=Fraction(0))
+        if new_duration < highest_end:
+            new_duration = highest_end
+        # 5. Store it.
+        self._duration = new_duration
+        # 6. Mirror: the element's duration and its duration-change steps.
+        self.host.mirror(lambda element: element.duration_changed(new_duration))
+
+    def end_of_stream_algorithm(self, error: str | None) -> None:
+        """#end-of-stream-algorithm."""
+        # 1. readyState = ended.
+        self.ready_state = ReadyState.ENDED
+        # 2. Q(sourceended @ MediaSource).
+        self.host.queue_event(self, "sourceended")
+        # 3. Unset error: duration to the largest buffered end; tell the element all data is there.
+        if error is None:
+            highest_end = max((sb.track_ranges_end() for sb in self.source_buffers), default=Fraction(0))
+            self.duration_change(highest_end)
+            self.host.mirror(lambda element: element.all_data_received())
+        else:
+            self.host.mirror(lambda element: element.media_source_error(error))
+
+    def reopen_if_ended(self) -> None:
+        """The "if readyState is ended, set it to open and queue sourceopen" step several methods share."""
+        if self.ready_state == ReadyState.ENDED:
+            self.ready_state = ReadyState.OPEN
+            self.host.queue_event(self, "sourceopen")
+            self.host.mirror(lambda element: element.media_source_changed())
+
+    def attach(self) -> None:
+        """The local-mode branch of the resource fetch (§2.8.1), once the checks passed."""
+        self.has_ever_been_attached = True
+        self.ready_state = ReadyState.OPEN
+        self.host.queue_event(self, "sourceopen")
+
+    def detach(self) -> None:
+        """§2.8.2 steps 2-8."""
+        self.ready_state = ReadyState.CLOSED
+        self._duration = None
+        for sb in self.source_buffers:
+            sb.cancel_pending()
+        if self.active_source_buffers:
+            self.active_source_buffers = []
+            self.host.queue_event("activeSourceBuffers", "removesourcebuffer")
+        if self.source_buffers:
+            for sb in self.source_buffers:
+                sb.release()
+            self.source_buffers = []
+            self.host.queue_event("sourceBuffers", "removesourcebuffer")
+        self.host.queue_event(self, "sourceclose")
+
+    # What the element reads (§9.2, §9.3)
+
+    def buffered(self) -> TimeRanges:
+        """The HTMLMediaElement's buffered when this MediaSource is attached."""
+        if not self.active_source_buffers:
+            return EMPTY
+        ranges = [sb.buffered_ranges() for sb in self.active_source_buffers]
+        highest_end = max((r.highest_end for r in ranges), default=Fraction(0))
+        intersection = TimeRanges([(Fraction(0), highest_end)])
+        for r in ranges:
+            if self.ready_state == ReadyState.ENDED:
+                r = r.with_last_end(highest_end)
+            intersection = intersection.intersection(r)
+        return intersection
+
+    def seekable(self) -> TimeRanges:
+        duration = self._duration
+        if self.ready_state == ReadyState.CLOSED or duration is None:
+            return EMPTY
+        if duration == INF:
+            buffered = self.buffered()
+            live = self.live_seekable_range
+            if live or getattr(self, "_live_point", None) is not None:
+                start = live.start(0) if live else self._live_point
+                end = live.end(0) if live else self._live_point
+                if buffered:
+                    start, end = min(start, buffered.start(0)), max(end, buffered.highest_end)
+                return TimeRanges([(start, end)]) if end > start else EMPTY
+            if not buffered:
+                return EMPTY
+            return TimeRanges([(Fraction(0), buffered.highest_end)])
+        return TimeRanges([(Fraction(0), duration)]) if duration > 0 else EMPTY
+
+    @property
+    def duration_value(self) -> Time | None:
+        return self._duration

@@ -1,0 +1,46 @@
+"""Where browsers depart from the letter of the spec: each departure one named switch, here only.
+
+`spec` is the letter of the draft (with the choices mse-notes §13 recommends where it is silent);
+`chromium` is Chromium's behaviour as mse-notes §12.1 describes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from msecli.mse.track_buffer import TrackBuffer
+from msecli.timeline.time import Time
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    # Range merging: gaps smaller than this close. spec: 2 x the largest frame duration buffered (the
+    # practice the spec's note allows, mirroring the discontinuity rule); chromium: its "fudge room",
+    # 2 x the max inter-buffer distance, at least 1 ms.
+    merge_by_fudge_room: bool
+    # Per-SourceBuffer byte quotas (Chromium's desktop defaults for both profiles, configurable).
+    audio_quota: int = 12 * MiB
+    video_quota: int = 150 * MiB
+    # chromium: duration set below the highest buffered PTS removes the media past it instead of
+    # throwing InvalidStateError (MediaSourceNewAbortAndDuration is off by default).
+    duration_below_buffered_removes: bool = False
+    # chromium: abort() during remove() cancels the remove (abort + updateend) instead of throwing.
+    abort_cancels_remove: bool = False
+
+    def merge_gap(self, track: TrackBuffer) -> Time:
+        if self.merge_by_fudge_room:
+            return 2 * max(track.max_interbuffer_distance, Fraction(1, 1000))
+        return 2 * track.max_frame_duration
+
+    def quota(self, kind: str) -> int:
+        return self.video_quota if kind == "video" else self.audio_quota
+
+
+SPEC = Profile("spec", merge_by_fudge_room=False)
+CHROMIUM = Profile("chromium", merge_by_fudge_room=True, duration_below_buffered_removes=True,
+                   abort_cancels_remove=True)  # fmt: skip
+PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

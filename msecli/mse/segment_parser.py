@@ -1,0 +1,240 @@
+"""What the segment parser loop (§5.4) needs from a byte stream format: given the bytes at the head of
+the input buffer, say whether they start an init segment or a media segment, whether it is complete,
+and what it holds. Bytes may arrive in any split: an incomplete unit is NeedData, never an error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from msecli.errors import ParseError
+from msecli.formats.frames import TrackInfo
+from msecli.formats.isobmff import boxes as iso_boxes
+from msecli.formats.isobmff import fragments
+from msecli.formats.isobmff.walk import read_box_header
+from msecli.formats.webm import ids
+from msecli.formats.webm import parser as webm
+from msecli.formats.webm.ebml import UNKNOWN_SIZE, read_vint
+from msecli.mse.track_buffer import CodedFrame
+from msecli.timeline.time import INF, Time
+
+ISO_IGNORED = {"free", "skip", "sidx", "pdin", "emsg", "prft", "uuid", "ssix", "mfra", "meta"}
+
+
+@dataclass
+class InitSegment:
+    tracks: dict[int, TrackInfo]
+    duration: Time | None  # None: the init segment gives none
+
+
+@dataclass
+class NeedData:
+    starts: str | None = None  # "init" or "media" when the bytes so far already start one
+
+
+@dataclass
+class Skip:
+    size: int
+
+
+@dataclass
+class Init:
+    size: int
+    segment: InitSegment
+
+
+@dataclass
+class Media:
+    size: int
+    frames: list[tuple[int, CodedFrame]] = field(default_factory=list)  # (track id, frame) in parser order
+
+
+Item = NeedData | Skip | Init | Media
+
+
+class SegmentParser:
+    def __init__(self) -> None:
+        self.tracks: dict[int, TrackInfo] = {}
+
+    def next(self, data: bytes | bytearray) -> Item:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class IsoBmffParser(SegmentParser):
+    """ISO BMFF byte stream format: init = ftyp + moov; media = [styp] moof + mdat."""
+
+    def next(self, data: bytes | bytearray) -> Item:
+        header = read_box_header(data, 0, len(data))
+        if header is None:
+            return NeedData()
+        if header.type in ISO_IGNORED:
+            return Skip(header.size) if header.size <= len(data) else NeedData()
+        if header.type == "ftyp":
+            return self._init(data, header.size)
+        if header.type in ("styp", "moof"):
+            return self._media(data)
+        raise ParseError(f"{header.type} box where a segment should start", offset=0, path=header.type)
+
+    def _init(self, data: bytes | bytearray, offset: int) -> Item:
+        while True:
+            header = read_box_header(data, offset, len(data))
+            if header is None or header.end > len(data):
+                return NeedData("init")
+            if header.type == "moov":
+                parsed = iso_boxes.parse_boxes(data, 0, header.end)
+                moov = parsed.nodes[-1]
+                reason = fragments._not_init_reason(moov, parsed.nodes[0])
+                if reason:
+                    raise ParseError(reason, offset=header.offset, path="moov")
+                self.tracks = fragments.track_infos(moov)
+                return Init(header.end, InitSegment(self.tracks, _iso_duration(moov)))
+            if header.type not in ISO_IGNORED:
+                raise ParseError(f"{header.type} between ftyp and moov", offset=offset, path=header.type)
+            offset = header.end
+
+    def _media(self, data: bytes | bytearray) -> Item:
+        offset = 0
+        first = read_box_header(data, 0, len(data))
+        if first is not None and first.type == "styp":
+            if first.end > len(data):
+                return NeedData("media")
+            offset = first.end
+        moof = read_box_header(data, offset, len(data))
+        if moof is None or moof.end > len(data):
+            return NeedData("media")
+        if moof.type != "moof":
+            raise ParseError(f"{moof.type} where a moof should follow styp", offset=offset, path=moof.type)
+        mdat = read_box_header(data, moof.end, len(data))
+        if mdat is None or mdat.end > len(data):
+            return NeedData("media")
+        if mdat.type != "mdat":
+            raise ParseError(f"{mdat.type} where the moof's mdat should be", offset=moof.end, path=mdat.type)
+        node = iso_boxes.parse_boxes(data, moof.offset, moof.end).nodes[0]
+        if not node.all("traf"):
+            raise ParseError("moof has no traf", offset=moof.offset, path="moof")
+        frames: list[tuple[int, CodedFrame]] = []
+        for track_id, table in fragments.fragment_frames(node, self.tracks).items():
+            if len(table) and int((table["offset"] + table["size"]).max()) > mdat.end:
+                raise ParseError("the mdat does not hold all the samples the trun lists", offset=mdat.offset, path="mdat")
+            scale = self.tracks[track_id].timescale
+            frames.extend((track_id, _frame(row, scale)) for row in table)
+        return Media(mdat.end, frames)
+
+
+def _iso_duration(moov: iso_boxes.Node) -> Time | None:
+    mvhd, mehd = moov.child("mvhd"), moov.find("mvex/mehd")
+    timescale = mvhd.fields["timescale"] if mvhd is not None else 0
+    duration = mehd.fields["fragment_duration"] if mehd is not None else (mvhd.fields["duration"] if mvhd else 0)
+    if not timescale or not duration or duration in (0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF):
+        return None
+    return Fraction(duration, timescale)
+
+
+def _frame(row, timescale: int) -> CodedFrame:  # type: ignore[no-untyped-def]
+    return CodedFrame(Fraction(int(row["pts"]), timescale), Fraction(int(row["dts"]), timescale),
+                      Fraction(int(row["duration"]), timescale), bool(row["key"]), int(row["size"]))  # fmt: skip
+
+
+class WebmParser(SegmentParser):
+    """WebM byte stream format: init = EBML header + Segment header .. Tracks; media = one Cluster."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = 1_000_000
+
+    def next(self, data: bytes | bytearray) -> Item:
+        header = _element(data, 0)
+        if header is None:
+            return NeedData()
+        element_id, start, size = header
+        if element_id == ids.EBML:
+            return self._init(data)
+        if element_id == ids.CLUSTER:
+            return self._cluster(data, start, size)
+        if size == UNKNOWN_SIZE:
+            raise ParseError("unknown size outside a Segment or Cluster", offset=0, path=f"0x{element_id:X}")
+        return Skip(start + size) if start + size <= len(data) else NeedData()
+
+    def _init(self, data: bytes | bytearray) -> Item:
+        ebml = _element(data, 0)
+        assert ebml is not None
+        offset = ebml[1] + ebml[2]
+        segment = _element(data, offset)
+        if segment is None:
+            return NeedData("init")
+        if segment[0] != ids.SEGMENT:
+            raise ParseError("EBML header not followed by a Segment", offset=offset, path="Segment")
+        offset = segment[1]
+        seen_info = False
+        while True:
+            child = _element(data, offset)
+            if child is None:
+                return NeedData("init")
+            element_id, start, size = child
+            if element_id == ids.CLUSTER:
+                raise ParseError("Cluster before Tracks", offset=offset, path="Segment/Cluster")
+            if size == UNKNOWN_SIZE or start + size > len(data):
+                return NeedData("init")
+            seen_info = seen_info or element_id == ids.INFO
+            if element_id == ids.TRACKS:
+                if not seen_info:
+                    raise ParseError("Tracks before Info", offset=offset, path="Segment/Tracks")
+                nodes = webm.parse_elements(data, segment[1], start + size).nodes
+                self.scale, self.tracks = webm.track_infos(nodes)
+                info = next(n for n in nodes if n.type == "Info")
+                duration = info.fields.get("Duration")
+                return Init(start + size, InitSegment(self.tracks, Fraction(duration) * self.scale / 1_000_000_000
+                                                      if duration else None))  # fmt: skip
+            offset = start + size
+
+    def _cluster(self, data: bytes | bytearray, start: int, size: int) -> Item:
+        if size == UNKNOWN_SIZE:
+            end = _unknown_cluster_end(data, start)
+            if end is None:
+                return NeedData("media")
+        else:
+            end = start + size
+            if end > len(data):
+                return NeedData("media")
+        nodes = webm.parse_elements(data, 0, end).nodes
+        tables = webm.cluster_frames(nodes[0], self.tracks)
+        timescale = round(1_000_000_000 / self.scale)
+        frames = []
+        for track, table in tables.items():
+            if track not in self.tracks:
+                raise ParseError(f"block for track {track}, which the init segment does not have", offset=0, path="Cluster")
+            frames.extend((track, _frame(row, timescale)) for row in table)
+        frames.sort(key=lambda item: item[1].dts)
+        return Media(end, frames)
+
+
+def _element(data: bytes | bytearray, offset: int) -> tuple[int, int, int] | None:
+    element_id = read_vint(data, offset, len(data), keep_marker=True)
+    if element_id is None:
+        return None
+    size = read_vint(data, offset + element_id[1], len(data))
+    if size is None:
+        return None
+    return element_id[0], offset + element_id[1] + size[1], size[0]
+
+
+def _unknown_cluster_end(data: bytes | bytearray, offset: int) -> int | None:
+    """Where an unknown-size Cluster ends: at the first element that cannot be its child."""
+    while offset < len(data):
+        child = _element(data, offset)
+        if child is None:
+            return None
+        element_id, start, size = child
+        if element_id not in webm.CLUSTER_CHILDREN:
+            return offset
+        if size == UNKNOWN_SIZE or start + size > len(data):
+            return None
+        offset = start + size
+    return None
+
+
+def parser_for(mime_type: str) -> SegmentParser:
+    return WebmParser() if mime_type.split(";")[0].strip().endswith("/webm") else IsoBmffParser()
+
+
+__all__ = ["INF", "Init", "InitSegment", "Media", "NeedData", "Skip", "parser_for"]

@@ -1,0 +1,598 @@
+"""SourceBuffer (§5): attributes and their setters, appendBuffer and the segment parser loop, the init
+segment received algorithm (§6), coded frame processing (§7), removal and eviction (§8), buffered (§9.1)."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from msecli.errors import ParseError
+from msecli.mse import types
+from msecli.mse.enums import AppendMode, AppendState, ReadyState
+from msecli.mse.errors import IDLTypeError, InvalidStateError, NotSupportedError, QuotaExceededError
+from msecli.mse.segment_parser import Init, InitSegment, Media, NeedData, Skip, parser_for
+from msecli.mse.track_buffer import CodedFrame, TrackBuffer
+from msecli.timeline.ranges import EMPTY, TimeRanges
+from msecli.timeline.time import INF, ONE_MICROSECOND, Time, from_idl_double, to_idl_double
+
+if TYPE_CHECKING:
+    from msecli.mse.media_source import MediaSource
+
+
+class SourceBuffer:
+    """IDL: SourceBuffer."""
+
+    def __init__(self, media_source: MediaSource, mime_type: str) -> None:
+        self.media_source: MediaSource | None = media_source
+        self.host = media_source.host
+        self.profile = media_source.profile
+        self.type = mime_type
+        self.codecs = types.codecs_of(mime_type)
+        # [[slots]] (§5.1)
+        self.generate_timestamps_flag = types.generate_timestamps_flag(mime_type)
+        self.mode = AppendMode.SEQUENCE if self.generate_timestamps_flag else AppendMode.SEGMENTS
+        self.updating = False
+        self.timestamp_offset: Fraction = Fraction(0)
+        self.append_window_start: Fraction = Fraction(0)
+        self.append_window_end: Time = INF
+        self.append_state = AppendState.WAITING_FOR_SEGMENT
+        self.input_buffer = bytearray()
+        self.buffer_full_flag = False
+        self.group_start_timestamp: Fraction | None = None
+        self.group_end_timestamp: Fraction = Fraction(0)
+        self.first_initialization_segment_received_flag = False
+        self.pending_initialization_segment_for_change_type_flag = False
+        self.track_buffers: dict[int, TrackBuffer] = {}
+        self.first_init_tracks: dict[str, list[int]] | None = None
+        # Implementation state (not spec slots)
+        self.parser = parser_for(mime_type)
+        self.removed = False
+        self._pending: str | None = None  # "append" or "remove" while an async step is queued
+        self._generation = 0  # bumps when a pending async step must not run (abort, removal)
+
+    # Attributes (§5.2)
+
+    def _check_usable(self) -> MediaSource:
+        if self.removed or self.media_source is None:
+            raise InvalidStateError("this SourceBuffer has been removed from its MediaSource")
+        return self.media_source
+
+    def set_mode(self, value: str) -> None:
+        """IDL: mode (setter)."""
+        if value not in ("segments", "sequence"):
+            raise IDLTypeError(f"{value!r} is not a valid AppendMode value")
+        ms = self._check_usable()  # 1
+        if self.updating:  # 2
+            raise InvalidStateError("updating")
+        new_mode = AppendMode(value)  # 3
+        if self.generate_timestamps_flag and new_mode == AppendMode.SEGMENTS:  # 4
+            raise IDLTypeError("this byte stream generates timestamps: mode must be sequence")
+        ms.reopen_if_ended()  # 5
+        if self.append_state == AppendState.PARSING_MEDIA_SEGMENT:  # 6
+            raise InvalidStateError("a media segment is being parsed")
+        if new_mode == AppendMode.SEQUENCE:  # 7
+            self.group_start_timestamp = self.group_end_timestamp
+        self.mode = new_mode  # 8
+
+    def set_timestamp_offset(self, value: float) -> None:
+        """IDL: timestampOffset (setter)."""
+        if math.isnan(value) or math.isinf(value):
+            raise IDLTypeError("timestampOffset must be finite")
+        new_offset = Fraction(value)  # 1
+        ms = self._check_usable()  # 2
+        if self.updating:  # 3
+            raise InvalidStateError("updating")
+        ms.reopen_if_ended()  # 4
+        if self.append_state == AppendState.PARSING_MEDIA_SEGMENT:  # 5
+            raise InvalidStateError("a media segment is being parsed")
+        if self.mode == AppendMode.SEQUENCE:  # 6
+            self.group_start_timestamp = new_offset
+        self.timestamp_offset = new_offset  # 7
+
+    def set_append_window_start(self, value: float) -> None:
+        """IDL: appendWindowStart (setter)."""
+        self._check_usable()
+        if self.updating:
+            raise InvalidStateError("updating")
+        if math.isnan(value) or math.isinf(value) or value < 0 or from_idl_double(value) >= self.append_window_end:
+            raise IDLTypeError("appendWindowStart must be >= 0 and below appendWindowEnd")
+        self.append_window_start = Fraction(value)
+
+    def set_append_window_end(self, value: float) -> None:
+        """IDL: appendWindowEnd (setter)."""
+        self._check_usable()
+        if self.updating:
+            raise InvalidStateError("updating")
+        if math.isnan(value):
+            raise IDLTypeError("appendWindowEnd is NaN")
+        new_end = from_idl_double(value)
+        if new_end <= self.append_window_start:
+            raise IDLTypeError("appendWindowEnd must be above appendWindowStart")
+        self.append_window_end = new_end
+
+    def buffered(self) -> TimeRanges:
+        """IDL: buffered (getter), §9.1."""
+        self._check_usable()
+        return self.buffered_ranges()
+
+    def buffered_ranges(self) -> TimeRanges:
+        ms = self.media_source
+        tracks = list(self.track_buffers.values())
+        highest_end = self.track_ranges_end()  # 2
+        intersection = TimeRanges([(Fraction(0), highest_end)])  # 3
+        for track in tracks:  # 4 (audio and video only)
+            if track.kind not in ("audio", "video"):
+                continue
+            ranges = track.ranges(self.profile.merge_gap(track))
+            if ms is not None and ms.ready_state == ReadyState.ENDED:
+                ranges = ranges.with_last_end(highest_end)
+            intersection = intersection.intersection(ranges)
+        return intersection if tracks else EMPTY
+
+    def track_ranges_end(self) -> Time:
+        return max((t.ranges(self.profile.merge_gap(t)).highest_end for t in self.track_buffers.values()),
+                   default=Fraction(0))  # fmt: skip
+
+    # Methods
+
+    def append_buffer(self, data: bytes) -> None:
+        """IDL: appendBuffer(data), #dom-sourcebuffer-appendbuffer."""
+        self.prepare_append(len(data))  # 1
+        self.input_buffer += bytes(data)  # 2 (a copy)
+        self.updating = True  # 3
+        self.host.queue_event(self, "updatestart")  # 4
+        self._pending = "append"  # 5: buffer append, asynchronously
+        generation = self._generation
+        self.host.queue_task(lambda: self._run_if_current(generation, self.buffer_append))
+
+    def prepare_append(self, new_data_size: int) -> None:
+        """#sourcebuffer-prepare-append."""
+        ms = self._check_usable()  # 1
+        if self.updating:  # 2
+            raise InvalidStateError("updating")
+        if self.host.recent_element_error():  # 3-4
+            raise InvalidStateError("the media element has an error")
+        ms.reopen_if_ended()  # 5
+        self.coded_frame_eviction(new_data_size)  # 6
+        if self.buffer_full_flag:  # 7
+            raise QuotaExceededError("the SourceBuffer is full")
+
+    def buffer_append(self) -> None:
+        """#sourcebuffer-buffer-append."""
+        if not self.segment_parser_loop():  # 1-2: aborted by an append error
+            return
+        self.updating = False  # 3
+        self._pending = None
+        self.host.queue_event(self, "update")  # 4
+        self.host.queue_event(self, "updateend")  # 5
+
+    def abort(self) -> None:
+        """IDL: abort(), #dom-sourcebuffer-abort."""
+        ms = self._check_usable()  # 1
+        if ms.ready_state != ReadyState.OPEN:  # 2
+            raise InvalidStateError(f"readyState is {ms.ready_state}")
+        if self._pending == "remove":  # 3
+            if not self.profile.abort_cancels_remove:
+                raise InvalidStateError("a remove() is running")
+            # DEVIATION (chromium profile): the remove is cancelled, as an append would be.
+        if self.updating:  # 4
+            self.cancel_pending()
+            self.updating = False
+            self.host.queue_event(self, "abort")
+            self.host.queue_event(self, "updateend")
+        self.reset_parser_state()  # 5
+        self.append_window_start = Fraction(0)  # 6
+        self.append_window_end = INF  # 7
+
+    def remove(self, start: float, end: float) -> None:
+        """IDL: remove(start, end), #dom-sourcebuffer-remove."""
+        ms = self._check_usable()  # 1
+        if self.updating:  # 2
+            raise InvalidStateError("updating")
+        duration = ms.duration_value
+        if duration is None or ms.ready_state == ReadyState.CLOSED:  # 3
+            raise IDLTypeError("duration is NaN")
+        start_time = from_idl_double(start)
+        if math.isnan(start) or start < 0 or start_time > duration:  # 4
+            raise IDLTypeError(f"start {start} is outside [0, duration]")
+        if math.isnan(end) or from_idl_double(end) <= start_time:  # 5
+            raise IDLTypeError(f"end {end} is not after start {start}")
+        ms.reopen_if_ended()  # 6
+        self.range_removal(start_time, from_idl_double(end))  # 7
+
+    def range_removal(self, start: Time, end: Time) -> None:
+        """#sourcebuffer-range-removal."""
+        self.updating = True  # 3
+        self.host.queue_event(self, "updatestart")  # 4
+        self._pending = "remove"  # 5: continue asynchronously
+        generation = self._generation
+
+        def finish() -> None:
+            self.coded_frame_removal(start, end)  # 6
+            self.updating = False  # 7
+            self._pending = None
+            self.host.queue_event(self, "update")  # 8
+            self.host.queue_event(self, "updateend")  # 9
+            self.host.mirror(lambda element: element.media_source_changed())
+
+        self.host.queue_task(lambda: self._run_if_current(generation, finish))
+
+    def change_type(self, mime_type: str) -> None:
+        """IDL: changeType(type), #dom-sourcebuffer-changetype."""
+        if mime_type == "":  # 1
+            raise IDLTypeError("type is empty")
+        ms = self._check_usable()  # 2
+        if self.updating:  # 3
+            raise InvalidStateError("updating")
+        if not types.is_type_supported(mime_type):  # 4
+            raise NotSupportedError(f"{mime_type!r} is not supported")
+        ms.reopen_if_ended()  # 5
+        self.reset_parser_state()  # 6
+        self.generate_timestamps_flag = types.generate_timestamps_flag(mime_type)  # 7
+        if self.generate_timestamps_flag:  # 8
+            self.set_mode("sequence")
+        self.pending_initialization_segment_for_change_type_flag = True  # 9
+        self.type, self.codecs = mime_type, types.codecs_of(mime_type)
+        self.parser = parser_for(mime_type)
+
+    # Internals shared with MediaSource
+
+    def _run_if_current(self, generation: int, steps) -> None:  # type: ignore[no-untyped-def]
+        if generation == self._generation and not self.removed:
+            steps()
+
+    def cancel_pending(self) -> None:
+        """Abort a running buffer append or range removal: its queued task will not run."""
+        self._generation += 1
+        self._pending = None
+
+    def release(self) -> None:
+        self.removed = True
+        self.cancel_pending()
+        self.track_buffers = {}
+        self.input_buffer = bytearray()
+        self.media_source = None
+
+    # §5.4 Segment parser loop
+
+    def segment_parser_loop(self) -> bool:
+        """#sourcebuffer-segment-parser-loop. False when an append error aborted it."""
+        while True:
+            if not self.input_buffer:  # 1
+                return True  # need more data
+            try:
+                item = self.parser.next(self.input_buffer)
+            except ParseError:  # 2: bytes that violate the byte stream format
+                self.append_error()
+                return False
+            if isinstance(item, Skip):  # 3
+                del self.input_buffer[: item.size]
+                continue
+            if isinstance(item, NeedData):  # 4, 5.1, 6.4
+                if item.starts == "init":
+                    self.append_state = AppendState.PARSING_INIT_SEGMENT
+                elif item.starts == "media":
+                    if not self._may_parse_media():
+                        return False
+                    self.append_state = AppendState.PARSING_MEDIA_SEGMENT
+                return True
+            if isinstance(item, Init):  # 5
+                self.append_state = AppendState.PARSING_INIT_SEGMENT
+                if not self.initialization_segment_received(item.segment):
+                    return False
+                del self.input_buffer[: item.size]
+                self.append_state = AppendState.WAITING_FOR_SEGMENT
+                continue
+            if isinstance(item, Media):  # 6
+                self.append_state = AppendState.PARSING_MEDIA_SEGMENT
+                if not self._may_parse_media():
+                    return False
+                self.coded_frame_processing(item.frames)
+                del self.input_buffer[: item.size]
+                self.append_state = AppendState.WAITING_FOR_SEGMENT
+                continue
+
+    def _may_parse_media(self) -> bool:
+        """§5.4 step 6.1."""
+        if not self.first_initialization_segment_received_flag or self.pending_initialization_segment_for_change_type_flag:
+            self.append_error()
+            return False
+        return True
+
+    def reset_parser_state(self) -> None:
+        """#sourcebuffer-reset-parser-state."""
+        # 1. Complete coded frames in the input buffer are processed first.
+        if self.append_state == AppendState.PARSING_MEDIA_SEGMENT:
+            try:
+                item = self.parser.next(self.input_buffer)
+                if isinstance(item, Media):
+                    self.coded_frame_processing(item.frames)
+            except ParseError:
+                pass
+        for track in self.track_buffers.values():
+            track.last_decode_timestamp = None  # 2
+            track.last_frame_duration = None  # 3
+            track.highest_end_timestamp = None  # 4
+            track.need_random_access_point_flag = True  # 5
+        if self.mode == AppendMode.SEQUENCE:  # 6
+            self.group_start_timestamp = self.group_end_timestamp
+        self.input_buffer = bytearray()  # 7
+        self.append_state = AppendState.WAITING_FOR_SEGMENT  # 8
+
+    def append_error(self) -> None:
+        """#sourcebuffer-append-error."""
+        self.reset_parser_state()  # 1
+        self.updating = False  # 2
+        self._pending = None
+        self.host.queue_event(self, "error")  # 3
+        self.host.queue_event(self, "updateend")  # 4
+        if self.media_source is not None:  # 5
+            self.media_source.end_of_stream_algorithm("decode")
+
+    # §6 Initialization segment received
+
+    def initialization_segment_received(self, segment: InitSegment) -> bool:
+        ms = self.media_source
+        assert ms is not None
+        if ms.duration_value is None:  # 1
+            ms.duration_change(segment.duration if segment.duration else INF)
+        kinds = {k: sorted(i for i, t in segment.tracks.items() if t.kind == k) for k in ("audio", "video", "text")}
+        if not any(kinds.values()):  # 2
+            self.append_error()
+            return False
+        if self.first_initialization_segment_received_flag:  # 3
+            first = self.first_init_tracks or {}
+            if any(len(kinds[k]) != len(first.get(k, [])) for k in kinds):
+                self.append_error()
+                return False
+            if any(len(kinds[k]) > 1 and kinds[k] != first.get(k) for k in kinds):
+                self.append_error()
+                return False
+            renumbered = self._map_track_ids(kinds, first)
+            for track_id, info in segment.tracks.items():
+                self.track_buffers[renumbered.get(track_id, track_id)].codec = info.codecs
+            for track in self.track_buffers.values():
+                track.need_random_access_point_flag = True
+            self.parser.tracks = segment.tracks
+            self._track_id_map = renumbered
+        active_track_flag = False  # 4
+        if not self.first_initialization_segment_received_flag:  # 5
+            if not self._codecs_supported(segment):  # 5.1
+                self.append_error()
+                return False
+            for kind in ("audio", "video", "text"):  # 5.2-5.4
+                for track_id in kinds[kind]:
+                    info = segment.tracks[track_id]
+                    self.track_buffers[track_id] = TrackBuffer(track_id, kind, info.codecs)
+                    if kind in ("audio", "video"):
+                        active_track_flag = True
+            if active_track_flag and self not in ms.active_source_buffers:  # 5.5
+                ms.active_source_buffers = [sb for sb in ms.source_buffers if sb in ms.active_source_buffers or sb is self]
+                self.host.queue_event("activeSourceBuffers", "addsourcebuffer")
+            self.first_initialization_segment_received_flag = True  # 5.6
+            self.first_init_tracks = kinds
+            self._track_id_map = {}
+        self.pending_initialization_segment_for_change_type_flag = False  # 6
+        video = next((t for t in segment.tracks.values() if t.kind == "video"), None)
+        if active_track_flag:  # 7 (conditional, as in the 2016 REC)
+            self.host.mirror(lambda element: element.new_initialization_segment(video))
+        if all(sb.first_initialization_segment_received_flag for sb in ms.source_buffers):  # 8
+            ms.reached_metadata = True
+            self.host.mirror(lambda element: element.all_initialization_segments_received(video))
+        return True
+
+    def _map_track_ids(self, kinds: dict[str, list[int]], first: dict[str, list[int]]) -> dict[int, int]:
+        """With one track of a type, its Track ID may change between init segments: map it back."""
+        return {new[0]: old[0] for k in kinds if len(new := kinds[k]) == 1 and len(old := first.get(k, [])) == 1}
+
+    def _codecs_supported(self, segment: InitSegment) -> bool:
+        """Every track's codec must be on this SourceBuffer's codecs list (the spec's MAY; Chromium's rule)."""
+        wanted = [c.lower() for c in self.codecs]
+        for info in segment.tracks.values():
+            codec = info.codecs.lower()
+            if wanted and not any(codec == w or codec.split(".")[0] == w.split(".")[0] for w in wanted):
+                return False
+        return True
+
+    # §7 Coded frame processing
+
+    def coded_frame_processing(self, frames: list[tuple[int, CodedFrame]]) -> None:
+        """#sourcebuffer-coded-frame-processing, one frame at a time, steps numbered as in the spec."""
+        track_map = getattr(self, "_track_id_map", {})
+        for track_id, source in frames:
+            if source.size == 0:
+                continue
+            track_buffer = self.track_buffers.get(track_map.get(track_id, track_id))
+            if track_buffer is None:
+                continue
+            self._process_frame(track_buffer, source)
+        self._after_frames()
+
+    def _process_frame(self, track_buffer: TrackBuffer, source: CodedFrame) -> None:
+        while True:
+            # 1. Timestamps.
+            if self.generate_timestamps_flag:
+                pts, dts = Fraction(0), Fraction(0)
+            else:
+                pts, dts = source.pts, source.dts
+            # 2. Frame duration.
+            frame_duration = source.duration
+            # 3. Sequence mode with a group start timestamp: re-anchor the offset.
+            if self.mode == AppendMode.SEQUENCE and self.group_start_timestamp is not None:
+                self.timestamp_offset = self.group_start_timestamp - pts
+                self.group_end_timestamp = self.group_start_timestamp
+                for track in self.track_buffers.values():
+                    track.need_random_access_point_flag = True
+                self.group_start_timestamp = None
+            # 4. Apply timestampOffset.
+            if self.timestamp_offset:
+                pts += self.timestamp_offset
+                dts += self.timestamp_offset
+            # 5. (track buffer chosen by the caller)
+            # 6. Discontinuity.
+            last = track_buffer.last_decode_timestamp
+            if last is not None and (dts < last or dts - last > 2 * (track_buffer.last_frame_duration or 0)):
+                if self.mode == AppendMode.SEGMENTS:
+                    self.group_end_timestamp = pts
+                else:
+                    self.group_start_timestamp = self.group_end_timestamp
+                for track in self.track_buffers.values():
+                    track.last_decode_timestamp = None
+                    track.last_frame_duration = None
+                    track.highest_end_timestamp = None
+                    track.need_random_access_point_flag = True
+                continue  # Jump to the Loop Top with the same frame.
+            break
+        # 7. Frame end timestamp.
+        frame_end_timestamp = pts + frame_duration
+        # 8. Before the append window start: drop, need a RAP.
+        if pts < self.append_window_start:
+            track_buffer.need_random_access_point_flag = True
+            return
+        # 9. After the append window end: drop, need a RAP.
+        if frame_end_timestamp > self.append_window_end:
+            track_buffer.need_random_access_point_flag = True
+            return
+        # 10. Waiting for a random access point.
+        if track_buffer.need_random_access_point_flag:
+            if not source.key:
+                return
+            track_buffer.need_random_access_point_flag = False
+        # 11-12. No spliced frames (the non-crossfade path stores the new frame as it is).
+        removed: list[CodedFrame] = []
+        # 13. Overlap with an existing frame, at the start of a coded frame group.
+        if track_buffer.last_decode_timestamp is None:
+            for existing in track_buffer.frames:
+                if existing.pts <= pts < existing.end:
+                    if track_buffer.kind == "audio":
+                        # Audio splice, without crossfade: the overlapped frame goes (§7.4 step 8.1);
+                        # DEVIATION: no silence frame is stored in its place.
+                        removed.append(existing)
+                    elif pts < existing.pts + ONE_MICROSECOND:
+                        removed.append(existing)
+                    break
+        # 14. Remove coded frames the new one overlaps.
+        highest_end = track_buffer.highest_end_timestamp
+        if highest_end is None:
+            removed += [f for f in track_buffer.frames if pts <= f.pts < frame_end_timestamp and f not in removed]
+        elif highest_end <= pts:
+            removed += [f for f in track_buffer.frames if highest_end <= f.pts < frame_end_timestamp and f not in removed]
+        # 15. And the frames that depend on them, up to the next random access point.
+        track_buffer.remove_with_dependants(removed)
+        # 16. Store the frame.
+        track_buffer.add(CodedFrame(pts, dts, frame_duration, source.key, source.size))
+        track_buffer.last_decode_timestamp = dts  # 17
+        track_buffer.last_frame_duration = frame_duration  # 18
+        if highest_end is None or frame_end_timestamp > highest_end:  # 19
+            track_buffer.highest_end_timestamp = frame_end_timestamp
+        if frame_end_timestamp > self.group_end_timestamp:  # 20
+            self.group_end_timestamp = frame_end_timestamp
+        if self.generate_timestamps_flag:  # 21
+            self.timestamp_offset = frame_end_timestamp
+
+    def _after_frames(self) -> None:
+        """§7.3: the element's readyState may rise; the duration grows to the group end."""
+        ms = self.media_source
+        assert ms is not None
+        self.host.mirror(lambda element: element.media_source_changed())
+        duration = ms.duration_value
+        if duration is None or self.group_end_timestamp > duration:
+            ms.duration_change(self.group_end_timestamp)
+
+    # §8 Removal and eviction
+
+    def coded_frame_removal(self, start: Time, end: Time) -> None:
+        """#sourcebuffer-coded-frame-removal."""
+        ms = self.media_source
+        assert ms is not None
+        for track in self.track_buffers.values():  # 3
+            remove_end = ms.duration_value if ms.duration_value is not None else INF  # 3.1
+            rap_after = [f.pts for f in track.frames if f.key and f.pts >= end]  # 3.2
+            if rap_after:
+                remove_end = min(rap_after)
+            doomed = [f for f in track.frames if start <= f.pts < remove_end]  # 3.3
+            hit_last = any(f.dts == track.last_decode_timestamp for f in doomed)
+            removed = track.remove_with_dependants(doomed)  # 3.4
+            if hit_last and removed:
+                if self.mode == AppendMode.SEGMENTS:
+                    self.group_end_timestamp = min(f.pts for f in doomed)
+                else:
+                    self.group_start_timestamp = self.group_end_timestamp
+                for other in self.track_buffers.values():
+                    other.last_decode_timestamp = None
+                    other.last_frame_duration = None
+                    other.highest_end_timestamp = None
+                    other.need_random_access_point_flag = True
+        self.host.mirror(lambda element: element.media_source_changed(removal=True))  # 3.5
+        if self.buffer_full_flag and self._bytes() <= self._quota():  # 4
+            self.buffer_full_flag = False
+
+    def coded_frame_eviction(self, new_data_size: int) -> None:
+        """#sourcebuffer-coded-frame-eviction, with the UA's choice of what to drop made as Chromium
+        does: whole GOPs from the front up to the one holding the playback position, then from the back."""
+        quota = self._quota()
+        pending = len(self.input_buffer)
+        if new_data_size + pending > quota:  # the chunk alone cannot fit
+            self.buffer_full_flag = True
+            return
+        if self._bytes() + pending + new_data_size <= quota:
+            self.buffer_full_flag = False  # 2
+            return
+        media_time = self.host.media_time()
+        need = self._bytes() + pending + new_data_size - quota
+        for track in self.track_buffers.values():
+            need -= self._evict_front(track, media_time, need)
+        if need > 0:
+            for track in self.track_buffers.values():
+                need -= self._evict_back(track, media_time, need)
+        self.buffer_full_flag = need > 0
+
+    def _evict_front(self, track: TrackBuffer, media_time: Fraction, need: int) -> int:
+        freed = 0
+        for start, end, size in _gops(track):
+            if freed >= need or end > media_time:
+                break
+            self.coded_frame_removal(start, end)
+            freed += size
+        return freed
+
+    def _evict_back(self, track: TrackBuffer, media_time: Fraction, need: int) -> int:
+        freed = 0
+        for start, end, size in reversed(_gops(track)):
+            if freed >= need or start <= media_time:
+                break
+            self.coded_frame_removal(start, INF)
+            freed += size
+        return freed
+
+    def _bytes(self) -> int:
+        return sum(t.bytes for t in self.track_buffers.values())
+
+    def _quota(self) -> int:
+        kinds = {t.kind for t in self.track_buffers.values()}
+        return sum(self.profile.quota(k) for k in kinds) or self.profile.quota("video" if "video" in self.type else "audio")
+
+    # What scenario records show
+
+    def attributes(self) -> dict:
+        return {
+            "updating": self.updating,
+            "timestampOffset": to_idl_double(self.timestamp_offset),
+            "mode": str(self.mode),
+            "appendWindowStart": to_idl_double(self.append_window_start),
+            "appendWindowEnd": to_idl_double(self.append_window_end),
+        }
+
+
+def _gops(track: TrackBuffer) -> list[tuple[Fraction, Fraction, int]]:
+    """(first PTS, end of presentation, bytes) of each GOP in decode order."""
+    gops: list[list] = []
+    for frame in track.frames:
+        if frame.key or not gops:
+            gops.append([frame.pts, frame.end, frame.size])
+        else:
+            gops[-1][0] = min(gops[-1][0], frame.pts)
+            gops[-1][1] = max(gops[-1][1], frame.end)
+            gops[-1][2] += frame.size
+    return [(s, e, n) for s, e, n in gops]

@@ -1,0 +1,1 @@
+"""PURE. Exact media time and TimeRanges."""
