@@ -190,5 +190,57 @@ def inspect_frames(
         stdout_console().print(frames_view(report))
 
 
+class ProfileName(str, Enum):
+    spec = "spec"
+    chromium = "chromium"
+
+
+@inspect_app.command("buffered")
+def inspect_buffered(
+    files: FilesArgument,
+    *,
+    profile: Annotated[ProfileName, typer.Option("--profile", help="spec: the letter of MSE; chromium: as Chromium does it.")] = ProfileName.spec,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the ranges as JSON.")] = False,
+) -> None:
+    """The buffered ranges, per SourceBuffer and for the media element, after appending the segments
+    in order (one SourceBuffer per manifest track), with every gap and a timeline bar."""
+    from msecli import inspect
+    from msecli.sim.buffered import buffered_report
+    from msecli.ui.console import stdout_console
+    from msecli.ui.buffered_report import buffered_view
+
+    def work():  # type: ignore[no-untyped-def]
+        sources = inspect.resolve(files)
+        return buffered_report(sources, profile.value, inspect.manifest_types(files))
+
+    report = _run(work)
+    if json_output:
+        typer.echo(json.dumps(report))
+    else:
+        stdout_console().print(buffered_view(report))
+
+
+@app.command()
+def simulate(
+    script: Annotated[Path, typer.Option("--script", help="A scenario script (JSON) to run step by step.")],
+    *,
+    context: Annotated[str | None, typer.Option("--context", help="worker or window (default: the script's).")] = None,
+    media: Annotated[Path | None, typer.Option("--media", help="Directory the script's files are relative to.")] = None,
+    profile: Annotated[ProfileName, typer.Option("--profile", help="spec or chromium.")] = ProfileName.spec,
+    json_output: Annotated[bool, typer.Option("--json", help="Print every step's record as JSON.")] = False,
+) -> None:
+    """Run a scenario script against a simulated MediaSource and media element, and record, step by step,
+    what a page would observe: exceptions, events in firing order, buffered ranges and states."""
+    from msecli.sim.scenario import load_script, run_script
+    from msecli.ui.console import stdout_console
+    from msecli.ui.scenario_report import scenario_view
+
+    result = _run(lambda: run_script(load_script(script, media, context), profile.value))
+    if json_output:
+        typer.echo(json.dumps(result))
+    else:
+        stdout_console().print(scenario_view(result))
+
+
 def main() -> None:
     app()

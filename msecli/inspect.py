@@ -66,6 +66,19 @@ def resolve(paths: list[Path], init: Path | None = None, find_init: bool = False
     return sources
 
 
+def manifest_types(paths: list[Path]) -> dict[str, str]:
+    """The mimeType of each manifest track, by track id, for the directories among `paths`."""
+    types: dict[str, str] = {}
+    for path in paths:
+        manifest = path / "manifest.json"
+        if path.is_dir() and manifest.is_file():
+            try:
+                types.update({t["id"]: t["mimeType"] for t in json.loads(manifest.read_text())["tracks"]})
+            except (ValueError, KeyError, TypeError):
+                pass
+    return types
+
+
 def _manifest_sources(directory: Path) -> list[Source]:
     manifest_path = directory / "manifest.json"
     if not manifest_path.is_file():

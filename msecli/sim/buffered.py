@@ -1,0 +1,70 @@
+"""`msecli inspect buffered`: append segments in order to SourceBuffers and report what is buffered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from msecli.errors import InputError
+from msecli.formats import bytestream
+from msecli.inspect import Source, mapped
+from msecli.mse.media_source import MediaSource
+from msecli.mse.profiles import PROFILES
+from msecli.sim.element import Element
+from msecli.sim.host import WindowHost
+from msecli.sim.loop import EventLoop
+from msecli.timeline.ranges import TimeRanges
+
+
+def buffered_report(sources: list[Source], profile_name: str, manifest_types: dict[str, str]) -> dict[str, Any]:
+    loop, element = EventLoop(), Element()
+    host = WindowHost(loop, element)
+    media_source = MediaSource(host, PROFILES[profile_name])
+    host.media_source = media_source
+    element.media_source = media_source
+    loop.queue(media_source.attach)
+    loop.run_until_idle()
+    groups: dict[str, list[Path]] = {}
+    for source in sources:
+        groups.setdefault(source.group, []).append(source.path)
+    buffers = {}
+    for group, paths in groups.items():
+        mime_type = manifest_types.get(group) or _mime_type(paths[0])
+        buffer = media_source.add_source_buffer(mime_type)
+        host.names[id(buffer)] = group
+        buffers[group] = (buffer, mime_type)
+    for group, paths in groups.items():
+        buffer, _ = buffers[group]
+        for path in paths:
+            buffer.append_buffer(path.read_bytes())
+            loop.run_until_idle()
+            if f"{group}:error" in host.events:
+                raise InputError(f"{path}: the SourceBuffer's append failed (append error: a decode error for MSE)")
+    report: dict[str, Any] = {"profile": profile_name, "sourceBuffers": {}, "element": {}}
+    for group, (buffer, mime_type) in buffers.items():
+        ranges = buffer.buffered()
+        report["sourceBuffers"][group] = {"type": mime_type, "buffered": ranges.to_json(), "gaps": gaps(ranges)}
+    element_ranges = element.buffered()
+    report["element"] = {"buffered": element_ranges.to_json(), "gaps": gaps(element_ranges)}
+    return report
+
+
+def gaps(ranges: TimeRanges) -> list[dict[str, float]]:
+    spans = ranges.spans()
+    out = [{"start": 0.0, "length": round(float(spans[0][0]), 6)}] if spans and spans[0][0] > 0 else []
+    out += [{"start": round(float(a[1]), 6), "length": round(float(b[0] - a[1]), 6)} for a, b in zip(spans, spans[1:])]
+    return out
+
+
+def _mime_type(init: Path) -> str:
+    """A type for addSourceBuffer from an init segment's own tracks."""
+    with mapped(init) as data:
+        fmt = bytestream.sniff(data)
+        parsed = bytestream.parse(data, fmt)
+        infos, _ = bytestream.frames(parsed, fmt)
+    if not infos:
+        raise InputError(f"{init}: the first file is not an initialization segment")
+    kind = "video" if any(i.kind == "video" for i in infos.values()) else "audio"
+    container = "mp4" if fmt == "isobmff" else "webm"
+    codecs = ",".join(i.codecs for i in infos.values())
+    return f'{kind}/{container}; codecs="{codecs}"'
