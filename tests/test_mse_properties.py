@@ -1,0 +1,118 @@
+"""Properties of the MSE core, checked with hypothesis and exhaustive permutations."""
+
+from __future__ import annotations
+
+import itertools
+from fractions import Fraction
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from msecli.mse.media_source import MediaSource
+from msecli.mse.profiles import CHROMIUM, SPEC
+from msecli.sim.element import Element
+from msecli.sim.host import WindowHost
+from msecli.sim.loop import EventLoop
+from msecli.timeline.ranges import TimeRanges
+from tests.media import SAMPLES, load_manifest
+
+# TimeRanges
+
+times = st.one_of(st.sampled_from([Fraction(0), Fraction(1, 30), Fraction(1001, 30000), Fraction(1)]),
+                  st.fractions(min_value=0, max_value=20, max_denominator=1000))  # fmt: skip
+spans = st.lists(st.tuples(times, times).map(lambda p: (min(p), max(p))), max_size=6)
+
+
+def normalised(r: TimeRanges) -> bool:
+    pairs = r.spans()
+    return all(s < e for s, e in pairs) and all(a[1] < b[0] for a, b in zip(pairs, pairs[1:]))
+
+
+def probes(*ranges: TimeRanges) -> set[Fraction]:
+    points = {Fraction(0)}
+    for r in ranges:
+        for s, e in r.spans():
+            points |= {s, e, s - Fraction(1, 10**6), e - Fraction(1, 10**6), (s + e) / 2}
+    return points
+
+
+@given(spans, spans, spans)
+def test_time_ranges_algebra(a_spans, b_spans, c_spans):
+    a, b, c = TimeRanges(a_spans), TimeRanges(b_spans), TimeRanges(c_spans)
+    union, inter = a.union(b), a.intersection(b)
+    assert normalised(union) and normalised(inter)
+    for t in probes(a, b):
+        assert union.contains(t) == (a.contains(t) or b.contains(t))
+        assert inter.contains(t) == (a.contains(t) and b.contains(t))
+    assert union == b.union(a) and inter == b.intersection(a)
+    assert a.union(b).union(c) == a.union(b.union(c))
+    assert a.intersection(b).intersection(c) == a.intersection(b.intersection(c))
+    assert a.union(a) == a and a.intersection(a) == a
+
+
+# The core on real segments
+
+
+def open_media_source(profile=SPEC):
+    loop, element = EventLoop(), Element()
+    host = WindowHost(loop, element)
+    ms = MediaSource(host, profile)
+    host.media_source, element.media_source = ms, ms
+    loop.queue(ms.attach)
+    loop.run_until_idle()
+    return loop, ms
+
+
+def buffer_with(out, track, order, profile=SPEC):
+    loop, ms = open_media_source(profile)
+    sb = ms.add_source_buffer(track["mimeType"])
+    for path in [track["init"]] + [track["segments"][i]["file"] for i in order]:
+        sb.append_buffer((out / path).read_bytes())
+        loop.run_until_idle()
+    return loop, sb
+
+
+def test_segments_in_any_order_buffer_the_same(segmented):
+    for name in ("h264-aac.mp4", "aac-tone.m4a"):
+        out = segmented(SAMPLES / name)
+        for track in load_manifest(out)["tracks"]:
+            results = {profile.name: set() for profile in (SPEC, CHROMIUM)}
+            for order in itertools.permutations(range(len(track["segments"]))):
+                for profile in (SPEC, CHROMIUM):
+                    _, sb = buffer_with(out, track, order, profile)
+                    results[profile.name].add(sb.buffered())
+            for profile_name, seen in results.items():
+                assert len(seen) == 1, (name, track["id"], profile_name, seen)
+
+
+def removal_case(segmented, name, kind):
+    out = segmented(SAMPLES / name)
+    track = next(t for t in load_manifest(out)["tracks"] if t["kind"] == kind)
+    return out, track
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.fractions(0, 10, max_denominator=100), st.fractions(0, 10, max_denominator=100))
+def test_remove_takes_exactly_the_frames_it_should(segmented, a, b):
+    if a == b:
+        return
+    a, b = min(a, b), max(a, b)
+    for name, kind in (("aac-tone.m4a", "audio"), ("h264-aac.mp4", "video")):
+        out, track = removal_case(segmented, name, kind)
+        loop, sb = buffer_with(out, track, range(len(track["segments"])))
+        (buffer,) = sb.track_buffers.values()
+        before = list(buffer.frames)
+        next_key = min((f.pts for f in before if f.key and f.pts >= b), default=Fraction(10**9))
+        sb.remove(float(a), float(b))
+        loop.run_until_idle()
+        after = buffer.frames
+        # Nothing with a start in [a, b) is left.
+        assert not [f for f in after if Fraction(float(a)) <= f.pts < Fraction(float(b))]
+        gone = [f for f in before if f not in after]
+        if kind == "audio":  # no reordering: exactly the frames starting in [a, next RAP at or after b)
+            assert all(Fraction(float(a)) <= f.pts < next_key for f in gone)
+        else:  # decode dependants of a removed frame may start before a, but never in another GOP
+            assert all(f.pts < next_key for f in gone)
+        # Every buffered range holds at least one frame.
+        for start, end in sb.buffered().spans():
+            assert any(start <= f.pts < end for f in after)
