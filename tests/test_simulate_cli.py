@@ -1,0 +1,72 @@
+"""`msecli simulate --script` and `msecli inspect buffered` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.media import SAMPLES
+from tests.test_segment_errors import assert_one_line_error, run_cli
+
+SCENARIO = SAMPLES.parent / "tests" / "scenarios" / "append-window-drops-priming.json"
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sim") / "out"
+    assert run_cli("segment", SAMPLES / "h264-aac.mp4", "-o", out, "-q").returncode == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def audio_media(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sim") / "aac"
+    assert run_cli("segment", SAMPLES / "aac-tone.m4a", "-o", out, "-q").returncode == 0
+    return out
+
+
+def test_script_json_is_the_documented_shape_and_deterministic(audio_media):
+    first = run_cli("simulate", "--script", SCENARIO, "--media", audio_media, "--json")
+    second = run_cli("simulate", "--script", SCENARIO, "--media", audio_media, "--json")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout
+    result = json.loads(first.stdout)
+    assert set(result) == {"name", "context", "initial", "steps"}
+    record = result["steps"][1]
+    assert set(record) == {"step", "op", "ok", "exception", "value", "events", "elementEvents", "sourceBuffers",
+                           "mediaSource", "element"}  # fmt: skip
+    assert set(record["element"]) == {"buffered", "readyState", "networkState", "currentTime", "duration", "seekable",
+                                      "paused", "seeking", "ended", "videoWidth", "videoHeight", "error"}  # fmt: skip
+    assert run_cli("simulate", "--script", SCENARIO, "--media", audio_media).returncode == 0  # the Rich table
+
+
+@pytest.mark.parametrize(
+    "steps, pattern",
+    [
+        ([{"op": "jump"}], r"step 0: unknown op 'jump'"),
+        ([{"op": "addSourceBuffer", "id": "a"}], r"step 0 \(addSourceBuffer\): missing field 'type'"),
+        ([{"op": "abort", "sb": "zz"}], r"step 0 \(abort\): unknown sb id 'zz'"),
+        ([{"op": "addSourceBuffer", "id": "a", "type": "audio/mp4"}, {"op": "append", "sb": "a", "file": "nope.mp4"}],
+         r"step 1 \(append\): no file"),
+    ],
+)
+def test_bad_scripts_exit_2(tmp_path, steps, pattern):
+    script = tmp_path / "bad.json"
+    script.write_text(json.dumps({"steps": steps}))
+    assert_one_line_error(run_cli("simulate", "--script", script), 2, pattern)
+
+
+def test_inspect_buffered_directory(media):
+    result = run_cli("inspect", "buffered", media, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    # Video: keyframe at 0, frames to 10 s. Audio: the priming frame before 0 is dropped by the
+    # append window; the rest runs to 10 s. Both SourceBuffers are active: the element is [0, 10).
+    assert report["sourceBuffers"]["video"]["buffered"] == [[0.0, 10.0]]
+    assert report["sourceBuffers"]["audio"]["buffered"] == [[0.0, 10.0]]
+    assert report["element"] == {"buffered": [[0.0, 10.0]], "gaps": []}
+    files = [media / "video" / "init.mp4", media / "video" / "seg-00001.m4s", media / "video" / "seg-00003.m4s"]
+    gapped = json.loads(run_cli("inspect", "buffered", *files, "--json").stdout)
+    assert gapped["element"]["gaps"] == [{"start": 4.0, "length": 4.0}]
+    assert run_cli("inspect", "buffered", media).returncode == 0
