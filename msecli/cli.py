@@ -200,6 +200,7 @@ def inspect_buffered(
     files: FilesArgument,
     *,
     profile: Annotated[ProfileName, typer.Option("--profile", help="spec: the letter of MSE; chromium: as Chromium does it.")] = ProfileName.spec,
+    quota: Annotated[str | None, typer.Option("--quota", help="Per-SourceBuffer byte quota in MiB: AUDIO,VIDEO (default 12,150, Chromium's).")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the ranges as JSON.")] = False,
 ) -> None:
     """The buffered ranges, per SourceBuffer and for the media element, after appending the segments
@@ -211,7 +212,7 @@ def inspect_buffered(
 
     def work():  # type: ignore[no-untyped-def]
         sources = inspect.resolve(files)
-        return buffered_report(sources, profile.value, inspect.manifest_types(files))
+        return buffered_report(sources, profile.value, inspect.manifest_types(files), _quota(quota))
 
     report = _run(work)
     if json_output:
@@ -240,6 +241,20 @@ def simulate(
         typer.echo(json.dumps(result))
     else:
         stdout_console().print(scenario_view(result))
+
+
+def _quota(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    try:
+        parts = [float(p) for p in value.split(",")]
+    except ValueError:
+        raise typer.BadParameter("--quota takes AUDIO,VIDEO in MiB, e.g. 12,150") from None
+    if len(parts) == 1:
+        parts *= 2
+    if len(parts) != 2 or min(parts) <= 0:
+        raise typer.BadParameter("--quota takes AUDIO,VIDEO in MiB, e.g. 12,150")
+    return int(parts[0] * 1024 * 1024), int(parts[1] * 1024 * 1024)
 
 
 def main() -> None:

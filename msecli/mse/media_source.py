@@ -152,8 +152,8 @@ class MediaSource:
         if self._duration == new_duration:
             return
         # 2. Below the highest buffered presentation timestamp -> InvalidStateError.
-        highest_pts = max((f.pts for sb in self.source_buffers for t in sb.track_buffers.values() for f in t.frames),
-                          default=None)  # fmt: skip
+        highest_pts = max((t.highest_pts for sb in self.source_buffers for t in sb.track_buffers.values()
+                           if t.highest_pts is not None), default=None)  # fmt: skip
         if highest_pts is not None and new_duration < highest_pts:
             if not self.profile.duration_below_buffered_removes:
                 raise InvalidStateError("new duration is below the highest buffered presentation timestamp")

@@ -131,8 +131,7 @@ class SourceBuffer:
         return intersection if tracks else EMPTY
 
     def track_ranges_end(self) -> Time:
-        return max((t.ranges(self.profile.merge_gap(t)).highest_end for t in self.track_buffers.values()),
-                   default=Fraction(0))  # fmt: skip
+        return max((t.ranges_end(self.profile.merge_gap(t)) for t in self.track_buffers.values()), default=Fraction(0))
 
     # Methods
 
@@ -462,7 +461,7 @@ class SourceBuffer:
         # 11-12. No spliced frames (the non-crossfade path stores the new frame as it is).
         removed: list[CodedFrame] = []
         # 13. Overlap with an existing frame, at the start of a coded frame group.
-        if track_buffer.last_decode_timestamp is None:
+        if track_buffer.last_decode_timestamp is None and track_buffer.frames:
             for existing in track_buffer.frames:
                 if existing.pts <= pts < existing.end:
                     if track_buffer.kind == "audio":
@@ -474,14 +473,14 @@ class SourceBuffer:
                     break
         # 14. Remove coded frames the new one overlaps.
         highest_end = track_buffer.highest_end_timestamp
-        if highest_end is None:
-            removed += [f for f in track_buffer.frames if pts <= f.pts < frame_end_timestamp and f not in removed]
-        elif highest_end <= pts:
-            removed += [f for f in track_buffer.frames if highest_end <= f.pts < frame_end_timestamp and f not in removed]
+        low = pts if highest_end is None else highest_end
+        if (highest_end is None or highest_end <= pts) and track_buffer.has_pts_in(low, frame_end_timestamp):
+            removed += [f for f in track_buffer.frames if low <= f.pts < frame_end_timestamp and f not in removed]
         # 15. And the frames that depend on them, up to the next random access point.
         track_buffer.remove_with_dependants(removed)
         # 16. Store the frame.
         track_buffer.add(CodedFrame(pts, dts, frame_duration, source.key, source.size))
+        track_buffer.last_appended_pts = pts
         track_buffer.last_decode_timestamp = dts  # 17
         track_buffer.last_frame_duration = frame_duration  # 18
         if highest_end is None or frame_end_timestamp > highest_end:  # 19
@@ -558,16 +557,19 @@ class SourceBuffer:
         return freed
 
     def _evict_back(self, track: TrackBuffer, media_time: Fraction, need: int) -> int:
+        """GOPs from the back, never the most recently appended one nor any before it, nor the one
+        holding the playback position (mse-notes §12.1, GC step 4)."""
         freed = 0
+        floor = max(media_time, track.last_appended_pts if track.last_appended_pts is not None else media_time)
         for start, end, size in reversed(_gops(track)):
-            if freed >= need or start <= media_time:
+            if freed >= need or start <= floor:
                 break
             self.coded_frame_removal(start, INF)
             freed += size
         return freed
 
     def _bytes(self) -> int:
-        return sum(t.bytes for t in self.track_buffers.values())
+        return sum(t.bytes for t in self.track_buffers.values())  # running counts, not a scan
 
     def _quota(self) -> int:
         kinds = {t.kind for t in self.track_buffers.values()}

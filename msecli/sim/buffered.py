@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from msecli.errors import InputError
 from msecli.formats import bytestream
 from msecli.inspect import Source, mapped
+from msecli.mse.errors import DOMException
 from msecli.mse.media_source import MediaSource
 from msecli.mse.profiles import PROFILES
 from msecli.sim.element import Element
@@ -16,10 +18,15 @@ from msecli.sim.loop import EventLoop
 from msecli.timeline.ranges import TimeRanges
 
 
-def buffered_report(sources: list[Source], profile_name: str, manifest_types: dict[str, str]) -> dict[str, Any]:
+def buffered_report(sources: list[Source], profile_name: str, manifest_types: dict[str, str],
+                    quota: tuple[int, int] | None = None) -> dict[str, Any]:  # fmt: skip
+    """`quota`: (audio, video) bytes per SourceBuffer instead of the profile's."""
     loop, element = EventLoop(), Element()
     host = WindowHost(loop, element)
-    media_source = MediaSource(host, PROFILES[profile_name])
+    profile = PROFILES[profile_name]
+    if quota is not None:
+        profile = dataclasses.replace(profile, audio_quota=quota[0], video_quota=quota[1])
+    media_source = MediaSource(host, profile)
     host.media_source = media_source
     element.media_source = media_source
     loop.queue(media_source.attach)
@@ -33,17 +40,24 @@ def buffered_report(sources: list[Source], profile_name: str, manifest_types: di
         buffer = media_source.add_source_buffer(mime_type)
         host.names[id(buffer)] = group
         buffers[group] = (buffer, mime_type)
+    refused: dict[str, dict[str, str]] = {}
     for group, paths in groups.items():
         buffer, _ = buffers[group]
         for path in paths:
-            buffer.append_buffer(path.read_bytes())
+            try:
+                buffer.append_buffer(path.read_bytes())
+            except DOMException as exc:  # e.g. QuotaExceededError: what the page would see; stop there
+                refused[group] = {"file": str(path), "exception": exc.name, "message": str(exc)}
+                break
             loop.run_until_idle()
             if f"{group}:error" in host.events:
                 raise InputError(f"{path}: the SourceBuffer's append failed (append error: a decode error for MSE)")
     report: dict[str, Any] = {"profile": profile_name, "sourceBuffers": {}, "element": {}}
     for group, (buffer, mime_type) in buffers.items():
         ranges = buffer.buffered()
-        report["sourceBuffers"][group] = {"type": mime_type, "buffered": ranges.to_json(), "gaps": gaps(ranges)}
+        report["sourceBuffers"][group] = {"type": mime_type, "buffered": ranges.to_json(), "gaps": gaps(ranges),
+                                          "frames": sum(len(t.frames) for t in buffer.track_buffers.values()),
+                                          "appendRefused": refused.get(group)}  # fmt: skip
     element_ranges = element.buffered()
     report["element"] = {"buffered": element_ranges.to_json(), "gaps": gaps(element_ranges)}
     return report

@@ -24,7 +24,10 @@ def buffered_view(report: dict[str, Any]) -> RenderableType:
         ranges = ", ".join(f"[{s:g}, {e:g})" for s, e in entry["buffered"]) or "(nothing)"
         holes = ", ".join(f"{g['length']:g} s at {g['start']:g}" for g in entry["gaps"]) or "none"
         table.add_row(name, ranges, holes, bar(entry["buffered"], horizon))
-    return Group(table)
+    notes = [f"[yellow]{name}: appending {e['appendRefused']['file']} threw {e['appendRefused']['exception']}; "
+             "later segments were not appended[/]"
+             for name, e in report["sourceBuffers"].items() if e.get("appendRefused")]  # fmt: skip
+    return Group(table, *notes)
 
 
 def bar(ranges: list[list[float]], horizon: float) -> str:
