@@ -3,6 +3,7 @@ step records what a page would observe. The format and record shape are document
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
@@ -115,6 +116,9 @@ class Runner:
     """Runs a script; both contexts share one loop until the worker issue lands (the output is final)."""
 
     def __init__(self, script: Script, profile: Profile) -> None:
+        quota = script.data.get("quota")
+        if quota is not None:  # [audio bytes, video bytes] per SourceBuffer
+            profile = dataclasses.replace(profile, audio_quota=int(quota[0]), video_quota=int(quota[1]))
         self.script = script
         self.loop = EventLoop()
         self.element = Element()
