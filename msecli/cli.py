@@ -207,8 +207,8 @@ def inspect_buffered(
     in order (one SourceBuffer per manifest track), with every gap and a timeline bar."""
     from msecli import inspect
     from msecli.sim.buffered import buffered_report
-    from msecli.ui.console import stdout_console
     from msecli.ui.buffered_report import buffered_view
+    from msecli.ui.console import stdout_console
 
     def work():  # type: ignore[no-untyped-def]
         sources = inspect.resolve(files)

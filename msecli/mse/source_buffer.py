@@ -309,15 +309,28 @@ class SourceBuffer:
                     self.coded_frame_processing(item.frames)
             except ParseError:
                 pass
-        for track in self.track_buffers.values():
-            track.last_decode_timestamp = None  # 2
-            track.last_frame_duration = None  # 3
-            track.highest_end_timestamp = None  # 4
-            track.need_random_access_point_flag = True  # 5
+        self._unset_track_buffer_state()  # 2-5
         if self.mode == AppendMode.SEQUENCE:  # 6
             self.group_start_timestamp = self.group_end_timestamp
         self.input_buffer = bytearray()  # 7
         self.append_state = AppendState.WAITING_FOR_SEGMENT  # 8
+
+    def _new_coded_frame_group(self, presentation_timestamp: Fraction) -> None:
+        """What a discontinuity (§7.2 step 6) and removing the last appended frame (§8.1) both do:
+        segments mode ends the group at the frame's PTS, sequence mode starts the next group where
+        this one ended; every track buffer forgets its position and needs a random access point."""
+        if self.mode == AppendMode.SEGMENTS:
+            self.group_end_timestamp = presentation_timestamp
+        else:
+            self.group_start_timestamp = self.group_end_timestamp
+        self._unset_track_buffer_state()
+
+    def _unset_track_buffer_state(self) -> None:
+        for track in self.track_buffers.values():
+            track.last_decode_timestamp = None
+            track.last_frame_duration = None
+            track.highest_end_timestamp = None
+            track.need_random_access_point_flag = True
 
     def append_error(self) -> None:
         """#sourcebuffer-append-error."""
@@ -432,16 +445,8 @@ class SourceBuffer:
             # 6. Discontinuity.
             last = track_buffer.last_decode_timestamp
             if last is not None and (dts < last or dts - last > 2 * (track_buffer.last_frame_duration or 0)):
-                if self.mode == AppendMode.SEGMENTS:
-                    self.group_end_timestamp = pts
-                else:
-                    self.group_start_timestamp = self.group_end_timestamp
-                for track in self.track_buffers.values():
-                    track.last_decode_timestamp = None
-                    track.last_frame_duration = None
-                    track.highest_end_timestamp = None
-                    track.need_random_access_point_flag = True
-                continue  # Jump to the Loop Top with the same frame.
+                self._new_coded_frame_group(pts)  # 6.1-6.5
+                continue  # 6.6 Jump to the Loop Top with the same frame.
             break
         # 7. Frame end timestamp.
         frame_end_timestamp = pts + frame_duration
@@ -514,15 +519,7 @@ class SourceBuffer:
             hit_last = any(f.dts == track.last_decode_timestamp for f in doomed)
             removed = track.remove_with_dependants(doomed)  # 3.4
             if hit_last and removed:
-                if self.mode == AppendMode.SEGMENTS:
-                    self.group_end_timestamp = min(f.pts for f in doomed)
-                else:
-                    self.group_start_timestamp = self.group_end_timestamp
-                for other in self.track_buffers.values():
-                    other.last_decode_timestamp = None
-                    other.last_frame_duration = None
-                    other.highest_end_timestamp = None
-                    other.need_random_access_point_flag = True
+                self._new_coded_frame_group(min(f.pts for f in doomed))
         self.host.mirror(lambda element: element.media_source_changed(removal=True))  # 3.5
         if self.buffer_full_flag and self._bytes() <= self._quota():  # 4
             self.buffer_full_flag = False
