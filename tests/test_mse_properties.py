@@ -15,6 +15,7 @@ from msecli.sim.host import WindowHost
 from msecli.sim.loop import EventLoop
 from msecli.timeline.ranges import TimeRanges
 from tests.media import SAMPLES, load_manifest
+from tests.mutations import mutated
 
 # TimeRanges
 
@@ -116,3 +117,43 @@ def test_remove_takes_exactly_the_frames_it_should(segmented, a, b):
         # Every buffered range holds at least one frame.
         for start, end in sb.buffered().spans():
             assert any(start <= f.pts < end for f in after)
+
+
+def _media(segmented, name, **options):
+    out = segmented(SAMPLES / name, **options)
+    return out, load_manifest(out)["tracks"][0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(1, 200_000), max_size=6), st.sampled_from(["mp4", "webm"]))
+def test_appends_in_any_split_buffer_the_same(segmented, cuts, fmt):
+    """§5.4: bytes may arrive in any split (half a box now, the rest later); the result is the same."""
+    name, options = ("aac-tone.m4a", {}) if fmt == "mp4" else ("vp9-opus.webm", {"format": "webm", "tracks": "audio"})
+    out, track = _media(segmented, name, **options)
+    data = b"".join((out / f).read_bytes() for f in [track["init"]] + [s["file"] for s in track["segments"]])
+    _, whole = buffer_with(out, track, range(len(track["segments"])))
+    loop, ms = open_media_source()
+    sb = ms.add_source_buffer(track["mimeType"])
+    points = sorted({c % len(data) for c in cuts} | {0, len(data)})
+    for start, end in zip(points, points[1:]):
+        sb.append_buffer(data[start:end])
+        loop.run_until_idle()
+    assert sb.buffered() == whole.buffered()
+    assert ms.ready_state == "open"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_any_bytes_end_in_success_or_an_append_error(segmented, data):
+    """Whatever is appended, the SourceBuffer either takes it or runs the append error algorithm
+    (error + updateend + sourceended): never an exception out of the core."""
+    out, track = _media(segmented, "aac-tone.m4a")
+    seed = (out / track["init"]).read_bytes() + (out / track["segments"][1]["file"]).read_bytes()[:3000]
+    payload = data.draw(mutated(seed))
+    loop, ms = open_media_source()
+    sb = ms.add_source_buffer(track["mimeType"])
+    sb.append_buffer(payload)
+    loop.run_until_idle()
+    events = ms.host.events
+    assert events[-2:] in (["sb:update", "sb:updateend"], ["sb:updateend", "ms:sourceended"])
+    assert not sb.updating
