@@ -30,6 +30,9 @@ class Profile:
     duration_below_buffered_removes: bool = False
     # chromium: abort() during remove() cancels the remove (abort + updateend) instead of throwing.
     abort_cancels_remove: bool = False
+    # chromium: an audio frame straddling appendWindowStart is cut forward to it, one straddling
+    # appendWindowEnd is shortened (discard padding); the spec drops either whole.
+    partial_audio_trimming: bool = False
 
     def merge_gap(self, track: TrackBuffer) -> Time:
         if self.merge_by_fudge_room:
@@ -42,5 +45,5 @@ class Profile:
 
 SPEC = Profile("spec", merge_by_fudge_room=False)
 CHROMIUM = Profile("chromium", merge_by_fudge_room=True, duration_below_buffered_removes=True,
-                   abort_cancels_remove=True)  # fmt: skip
+                   abort_cancels_remove=True, partial_audio_trimming=True)  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

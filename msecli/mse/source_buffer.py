@@ -450,6 +450,14 @@ class SourceBuffer:
             break
         # 7. Frame end timestamp.
         frame_end_timestamp = pts + frame_duration
+        if self.profile.partial_audio_trimming and track_buffer.kind == "audio":
+            # DEVIATION (chromium profile): trim audio frames that straddle the append window.
+            if pts < self.append_window_start < frame_end_timestamp:
+                cut = self.append_window_start - pts
+                pts, dts, frame_duration = pts + cut, dts + cut, frame_duration - cut
+            if pts < self.append_window_end < frame_end_timestamp:
+                frame_duration = self.append_window_end - pts
+            frame_end_timestamp = pts + frame_duration
         # 8. Before the append window start: drop, need a RAP.
         if pts < self.append_window_start:
             track_buffer.need_random_access_point_flag = True
