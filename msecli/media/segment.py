@@ -181,6 +181,7 @@ class _Job:
         self._deliver(self._add_rows())
         self._check_complete()
         self._deliver(self.cutter.finish())
+        groups = self._leave_out_empty_tracks(groups)
         duration = max(s.end_seconds for s in self.tracks.values())
         entries = [g.close(float(duration)) for g in groups]
         if progress is not None:
@@ -193,6 +194,18 @@ class _Job:
             tracks=entries,
         )
         return SegmentResult(manifest, self.notes)
+
+    def _leave_out_empty_tracks(self, groups: list[Group]) -> list[Group]:
+        """A stream that gave no packets at all has nothing to describe it: leave it out, with a note."""
+        empty = [s for s in self.tracks.values() if not s.started]
+        if len(empty) == len(self.tracks):
+            raise InputError(f"{self.source.path}: no audio or video packets could be read")
+        for state in empty:
+            self.notes.append(f"the {state.source.id} track (stream {state.source.stream_index}) holds no packets: left out")
+        outputs = {id(s.output) for s in empty}
+        for group in groups:
+            group.tracks = [t for t in group.tracks if id(t) not in outputs]
+        return [g for g in groups if g.tracks]
 
     def _read_packets(self, progress: Progress | None, total: float | None) -> None:
         """The general path: every packet through PyAV's demuxer."""

@@ -13,6 +13,10 @@ from msecli.errors import InputError, UsageError
 from msecli.media.truncation import byte_level_shortfall
 
 
+# Metadata is never used; latin-1 decodes any bytes (damaged tags made PyAV raise UnicodeDecodeError).
+READ_OPTIONS = {"metadata_encoding": "latin-1", "metadata_errors": "ignore"}
+
+
 @dataclass(frozen=True)
 class SourceTrack:
     """An input stream msecli can segment; times are exact, in the stream's time base."""
@@ -52,7 +56,9 @@ def open_source(path: Path) -> Source:
     if not os.access(path, os.R_OK):
         raise InputError(f"{path}: not readable")
     try:
-        container = av.open(str(path), metadata_errors="ignore")
+        container = av.open(str(path), **READ_OPTIONS)
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not media FFmpeg can read (undecodable metadata)") from None
     except av.FFmpegError as exc:
         shortfall = isobmff_shortfall_of(path)
         if shortfall:
@@ -81,7 +87,11 @@ def _describe(container: av.container.InputContainer) -> tuple[list[SourceTrack]
     counts = {"video": 0, "audio": 0}
     for stream in container.streams:
         if stream.type not in ("video", "audio"):
-            ignored.append(f"stream {stream.index} ({stream.type}, {stream.codec_context.name}) ignored")
+            codec_name = stream.codec_context.name if stream.codec_context is not None else "unknown codec"
+            ignored.append(f"stream {stream.index} ({stream.type}, {codec_name}) ignored")
+            continue
+        if stream.codec_context is None:
+            ignored.append(f"stream {stream.index} ({stream.type}) ignored: FFmpeg does not know its codec")
             continue
         if stream.type == "video" and stream.disposition & av.stream.Disposition.attached_pic:
             ignored.append(f"stream {stream.index} (cover art) ignored")
@@ -114,7 +124,7 @@ def first_timestamps(path: Path, tracks: list[SourceTrack], frames: int = 16, li
     by_index = {t.stream_index: t for t in tracks}
     earliest: dict[str, Fraction] = {}
     seen: dict[str, int] = {}
-    with av.open(str(path), metadata_errors="ignore") as container:
+    with av.open(str(path), **READ_OPTIONS) as container:
         streams = [container.streams[i] for i in by_index]
         for count, packet in enumerate(container.demux(streams)):
             timestamp = packet.pts if packet.pts is not None else packet.dts

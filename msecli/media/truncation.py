@@ -41,7 +41,7 @@ def isobmff_shortfall(data: mmap.mmap | bytes, size: int) -> str | None:
         if box_size < 8:
             return None
         if offset + box_size > size:
-            name = box_type.decode("latin-1")
+            name = box_type.decode("latin-1") if box_type.isalnum() or box_type in (b"url ", b"urn ") else f"box of type 0x{box_type.hex()}"
             return f"{name} at byte {offset} declares {box_size} bytes, file holds {size - offset}"
         offset += box_size
     return None
