@@ -15,10 +15,16 @@ SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.json"))
 
 
 @pytest.fixture(scope="session")
-def media(segmented) -> Path:
-    """The AAC sample in 4 s segments: audio/init.mp4, seg-00001 [-0.021333, 3.989333), seg-00002
-    [3.989333, 8), seg-00003 [8, 10)."""
-    return segmented(SAMPLES / "aac-tone.m4a")
+def media(segmented) -> dict[str, Path]:
+    """Segment sets a scenario picks with its "media" key (default aac-tone):
+    - aac-tone: audio/init.mp4, seg-00001 [-0.021333, 3.989333), seg-00002 [3.989333, 8), seg-00003 [8, 10);
+    - h264-aac: video/ (keyframes every 2 s, [0,4) [4,8) [8,10)) and audio/ as above;
+    - vp9-webm: the VP9 sample as WebM, video/ with [0,4) [4,8) [8,10)."""
+    return {
+        "aac-tone": segmented(SAMPLES / "aac-tone.m4a"),
+        "h264-aac": segmented(SAMPLES / "h264-aac.mp4"),
+        "vp9-webm": segmented(SAMPLES / "vp9-opus.webm", format="webm"),
+    }
 
 
 def matches(expected, actual, path="") -> list[str]:
@@ -34,10 +40,10 @@ def matches(expected, actual, path="") -> list[str]:
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
-def test_scenario(path: Path, media: Path) -> None:
+def test_scenario(path: Path, media: dict[str, Path]) -> None:
     data = json.loads(path.read_text())
     assert len(data["expect"]) == len(data["steps"]), "one expectation per step"
-    result = run_script(load_script(path, media), data.get("profile", "spec"))
+    result = run_script(load_script(path, media[data.get("media", "aac-tone")]), data.get("profile", "spec"))
     problems = []
     for index, (expected, record) in enumerate(zip(data["expect"], result["steps"])):
         problems += [f"step {index} ({record['op']}){m}" for m in matches(expected, record)]
