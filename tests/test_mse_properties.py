@@ -157,3 +157,27 @@ def test_any_bytes_end_in_success_or_an_append_error(segmented, data):
     events = ms.host.events
     assert events[-2:] in (["sb:update", "sb:updateend"], ["sb:updateend", "ms:sourceended"])
     assert not sb.updating
+
+
+def test_mp3_frames_are_buffered_back_to_back(tmp_path):
+    """audio/mpeg: 1152-sample frames at 44.1 kHz placed end to end. LAME's first frame is its Info
+    frame: syntactically an MPEG audio frame, so a media segment for MSE, though FFmpeg reads it as
+    a header and reports one packet fewer."""
+    import av
+
+    from tests.media import encode_tone
+
+    source = tmp_path / "tone.mp3"
+    encode_tone(source, "mp3", "libmp3lame")
+    data = source.read_bytes()
+    with av.open(str(source)) as container:
+        packets = sum(1 for p in container.demux() if p.size)
+    id3 = 10 + ((data[6] << 21) | (data[7] << 14) | (data[8] << 7) | data[9])
+    assert b"Info" in data[id3 : id3 + 200] or b"Xing" in data[id3 : id3 + 200]
+    frames = packets + 1
+    loop, ms = open_media_source()
+    sb = ms.add_source_buffer("audio/mpeg")
+    for part in (data[:777], data[777:5000], data[5000:]):
+        sb.append_buffer(part)
+        loop.run_until_idle()
+    assert sb.buffered().spans() == [(Fraction(0), Fraction(frames * 1152, 44100))]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from msecli.errors import ParseError
+from msecli.formats import mpeg_audio
 from msecli.formats.frames import TrackInfo
 from msecli.formats.isobmff import boxes as iso_boxes
 from msecli.formats.isobmff import fragments
@@ -233,8 +234,42 @@ def _unknown_cluster_end(data: bytes | bytearray, offset: int) -> int | None:
     return None
 
 
+class MpegAudioParser(SegmentParser):
+    """MPEG audio byte stream format: every frame header is an initialization segment and the frame's
+    coded audio a media segment; every frame is a random access point; ID3 tags and Icecast headers are
+    consumed and ignored. A header identical to the last one initialises nothing new, so it is not
+    re-announced (the observable behaviour of announcing it is the same)."""
+
+    def __init__(self, adts: bool) -> None:
+        super().__init__()
+        self.adts = adts
+        self.current: mpeg_audio.FrameHeader | None = None
+
+    def next(self, data: bytes | bytearray) -> Item:
+        skip = mpeg_audio.metadata_size(data)
+        if skip is None:
+            return NeedData()
+        if skip:
+            return Skip(skip) if skip <= len(data) else NeedData()
+        if len(data) < (9 if self.adts else 4):
+            return NeedData()
+        header = mpeg_audio.adts_frame(data) if self.adts else mpeg_audio.mpeg_frame(data)
+        if not header.same_config(self.current):
+            self.current = header
+            info = TrackInfo(id=1, kind="audio", timescale=header.sample_rate, codecs=header.codec)
+            self.tracks = {1: info}
+            return Init(0, InitSegment(self.tracks, None))
+        if header.length > len(data):
+            return NeedData("media")
+        duration = Fraction(header.samples, header.sample_rate)
+        return Media(header.length, [(1, CodedFrame(Fraction(0), Fraction(0), duration, True, header.length))])
+
+
 def parser_for(mime_type: str) -> SegmentParser:
-    return WebmParser() if mime_type.split(";")[0].strip().endswith("/webm") else IsoBmffParser()
+    essence = mime_type.split(";")[0].strip().lower()
+    if essence in ("audio/aac", "audio/mpeg"):
+        return MpegAudioParser(adts=essence == "audio/aac")
+    return WebmParser() if essence.endswith("/webm") else IsoBmffParser()
 
 
 __all__ = ["INF", "Init", "InitSegment", "Media", "NeedData", "Skip", "parser_for"]
