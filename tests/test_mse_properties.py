@@ -181,3 +181,63 @@ def test_mp3_frames_are_buffered_back_to_back(tmp_path):
         sb.append_buffer(part)
         loop.run_until_idle()
     assert sb.buffered().spans() == [(Fraction(0), Fraction(frames * 1152, 44100))]
+
+
+def unknown_sizes(data: bytes) -> bytes:
+    """The same WebM with its Segment and every Cluster of unknown size, as a live muxer writes them."""
+    from msecli.formats.webm import ids
+    from msecli.formats.webm.ebml import read_vint
+
+    unknown = b"\x01\xff\xff\xff\xff\xff\xff\xff"
+    out, offset = bytearray(), 0
+    ebml_id, id_length = read_vint(data, 0, len(data), keep_marker=True)
+    size, size_length = read_vint(data, id_length, len(data))
+    out += data[: id_length + size_length + size]
+    offset = id_length + size_length + size
+    segment_id_length = read_vint(data, offset, len(data), keep_marker=True)[1]
+    _, segment_size_length = read_vint(data, offset + segment_id_length, len(data))
+    out += data[offset : offset + segment_id_length] + unknown
+    offset += segment_id_length + segment_size_length
+    while offset < len(data):
+        element_id, id_length = read_vint(data, offset, len(data), keep_marker=True)
+        size, size_length = read_vint(data, offset + id_length, len(data))
+        body = data[offset + id_length + size_length : offset + id_length + size_length + size]
+        out += data[offset : offset + id_length] + (unknown if element_id == ids.CLUSTER else data[offset + id_length : offset + id_length + size_length]) + body
+        offset += id_length + size_length + size
+    return bytes(out)
+
+
+WEBM_TYPE = 'video/webm; codecs="vp9,opus"'
+
+
+def appended(chunks: list[bytes]):
+    loop, ms = open_media_source()
+    sb = ms.add_source_buffer(WEBM_TYPE)
+    for chunk in chunks:
+        sb.append_buffer(chunk)
+        loop.run_until_idle()
+    return sb
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(1, 800_000), max_size=5))
+def test_unknown_size_clusters_buffer_like_known_ones(cuts):
+    original = (SAMPLES / "vp9-opus.webm").read_bytes()
+    live = unknown_sizes(original)
+    points = sorted({c % len(live) for c in cuts} | {0, len(live)})
+    split = appended([live[a:b] for a, b in zip(points, points[1:])])
+    assert split.buffered() == appended([original]).buffered()
+    assert split.buffered().spans() and not split.updating
+
+
+def test_an_open_cluster_buffers_its_complete_blocks():
+    """With the first Cluster's bytes in, and nothing after them, every block but the last of each
+    track is buffered: the last waits for the block that tells its duration."""
+    original = (SAMPLES / "vp9-opus.webm").read_bytes()
+    live = unknown_sizes(original)
+    first, second = [i for i in range(len(live)) if live[i : i + 4] == b"\x1f\x43\xb6\x75"][:2]
+    sb = appended([live[:second]])
+    assert sb.append_state.name == "PARSING_MEDIA_SEGMENT"
+    whole = appended([original[: original.index(b"\x1f\x43\xb6\x75", original.index(b"\x1f\x43\xb6\x75") + 4)]])
+    for track_id, track in sb.track_buffers.items():
+        assert len(track.frames) == len(whole.track_buffers[track_id].frames) - 1

@@ -48,6 +48,7 @@ class Init:
 class Media:
     size: int
     frames: list[tuple[int, CodedFrame]] = field(default_factory=list)  # (track id, frame) in parser order
+    complete: bool = True  # False: more of this media segment follows (an unknown-size Cluster)
 
 
 Item = NeedData | Skip | Init | Media
@@ -56,6 +57,9 @@ Item = NeedData | Skip | Init | Media
 class SegmentParser:
     def __init__(self) -> None:
         self.tracks: dict[int, TrackInfo] = {}
+
+    def reset(self) -> None:
+        """Reset parser state (§5.5): forget any partly parsed segment."""
 
     def next(self, data: bytes | bytearray) -> Item:  # pragma: no cover - interface
         raise NotImplementedError
@@ -142,14 +146,25 @@ class WebmParser(SegmentParser):
     def __init__(self) -> None:
         super().__init__()
         self.scale = 1_000_000
+        self.open_cluster: _OpenCluster | None = None  # an unknown-size Cluster being read block by block
+        self.longest: dict[int, int] = {}  # per track, the longest frame duration seen (ticks)
+
+    def reset(self) -> None:
+        self.open_cluster = None
 
     def next(self, data: bytes | bytearray) -> Item:
+        if self.open_cluster is not None:
+            return self._cluster_child(data)
         header = _element(data, 0)
         if header is None:
             return NeedData()
         element_id, start, size = header
         if element_id == ids.EBML:
             return self._init(data)
+        if element_id == ids.CLUSTER and size == UNKNOWN_SIZE:
+            # Read it block by block, as Chromium does: a live stream's Cluster has no end to wait for.
+            self.open_cluster = _OpenCluster()
+            return Media(start, [], complete=False)
         if element_id == ids.CLUSTER:
             return self._cluster(data, start, size)
         if size == UNKNOWN_SIZE:
@@ -188,25 +203,90 @@ class WebmParser(SegmentParser):
                                                       if duration else None))  # fmt: skip
             offset = start + size
 
+    @property
+    def timescale(self) -> int:
+        return round(1_000_000_000 / self.scale)
+
     def _cluster(self, data: bytes | bytearray, start: int, size: int) -> Item:
-        if size == UNKNOWN_SIZE:
-            end = _unknown_cluster_end(data, start)
-            if end is None:
-                return NeedData("media")
-        else:
-            end = start + size
-            if end > len(data):
-                return NeedData("media")
+        end = start + size
+        if end > len(data):
+            return NeedData("media")
         nodes = webm.parse_elements(data, 0, end).nodes
         tables = webm.cluster_frames(nodes[0], self.tracks)
-        timescale = round(1_000_000_000 / self.scale)
         frames = []
         for track, table in tables.items():
             if track not in self.tracks:
                 raise ParseError(f"block for track {track}, which the init segment does not have", offset=0, path="Cluster")
-            frames.extend((track, _frame(row, timescale)) for row in table)
+            if len(table) > 1:
+                self._saw_duration(track, int(table["duration"][:-1].max()))
+            if len(table) and table["duration"][-1] == 0:  # the last block, with no duration anywhere
+                table["duration"][-1] = self.longest.get(track, 0)  # estimated, as Chromium does
+            frames.extend((track, _frame(row, self.timescale)) for row in table)
         frames.sort(key=lambda item: item[1].dts)
         return Media(end, frames)
+
+    def _saw_duration(self, track: int, duration: int) -> None:
+        self.longest[track] = max(self.longest.get(track, 0), duration)
+
+    def _cluster_child(self, data: bytes | bytearray) -> Item:
+        """The next child of an open unknown-size Cluster, or its end."""
+        cluster = self.open_cluster
+        assert cluster is not None
+        child = _element(data, 0)
+        if child is None:
+            return NeedData("media")
+        element_id, start, size = child
+        if element_id not in webm.CLUSTER_CHILDREN:  # an element that cannot be a child ends the Cluster
+            self.open_cluster = None
+            return Media(0, self._flush(cluster), complete=True)
+        if size == UNKNOWN_SIZE or start + size > len(data):
+            return NeedData("media")
+        frames: list[tuple[int, CodedFrame]] = []
+        if element_id == ids.TIMESTAMP:
+            cluster.timestamp = int.from_bytes(bytes(data[start : start + size]), "big")
+        elif element_id in (ids.SIMPLE_BLOCK, ids.BLOCK_GROUP):
+            frames = self._block(cluster, data, start + size)
+        return Media(start + size, frames, complete=False)
+
+    def _block(self, cluster: _OpenCluster, data: bytes | bytearray, end: int) -> list[tuple[int, CodedFrame]]:
+        if cluster.timestamp is None:
+            raise ParseError("block before the Cluster's Timestamp", offset=0, path="Cluster")
+        (node,) = webm.parse_elements(data, 0, end).nodes
+        block = node if node.type == "SimpleBlock" else node.child("Block")
+        if block is None:
+            return []
+        track, time = block.fields["track"], cluster.timestamp + block.fields["timecode"]
+        if track not in self.tracks:
+            raise ParseError(f"block for track {track}, which the init segment does not have", offset=0, path="Cluster")
+        key = block.fields["keyframe"] if node.type == "SimpleBlock" else node.child("ReferenceBlock") is None
+        frames = []
+        held = cluster.held.pop(track, None)
+        if held is not None:  # the next block of the track says how long the held one lasts
+            self._saw_duration(track, time - held[0])
+            frames.append((track, self._coded(held[0], time - held[0], held[1], held[2])))
+        duration = node.fields.get("BlockDuration") if node.type == "BlockGroup" else None
+        if duration is not None:
+            frames.append((track, self._coded(time, duration, key, block.fields["payload_size"])))
+        else:
+            cluster.held[track] = (time, key, block.fields["payload_size"])
+        return frames
+
+    def _flush(self, cluster: _OpenCluster) -> list[tuple[int, CodedFrame]]:
+        frames = []
+        for track, (time, key, size) in cluster.held.items():
+            default = self.tracks[track].defaults.get("DefaultDuration", 0)
+            frames.append((track, self._coded(time, default or self.longest.get(track, 0), key, size)))
+        return frames
+
+    def _coded(self, time: int, duration: int, key: bool, size: int) -> CodedFrame:
+        scale = self.timescale
+        return CodedFrame(Fraction(time, scale), Fraction(time, scale), Fraction(duration, scale), key, size)
+
+
+@dataclass
+class _OpenCluster:
+    timestamp: int | None = None
+    held: dict[int, tuple[int, bool, int]] = field(default_factory=dict)  # track -> (time, key, size)
 
 
 def _element(data: bytes | bytearray, offset: int) -> tuple[int, int, int] | None:
@@ -217,21 +297,6 @@ def _element(data: bytes | bytearray, offset: int) -> tuple[int, int, int] | Non
     if size is None:
         return None
     return element_id[0], offset + element_id[1] + size[1], size[0]
-
-
-def _unknown_cluster_end(data: bytes | bytearray, offset: int) -> int | None:
-    """Where an unknown-size Cluster ends: at the first element that cannot be its child."""
-    while offset < len(data):
-        child = _element(data, offset)
-        if child is None:
-            return None
-        element_id, start, size = child
-        if element_id not in webm.CLUSTER_CHILDREN:
-            return offset
-        if size == UNKNOWN_SIZE or start + size > len(data):
-            return None
-        offset = start + size
-    return None
 
 
 class MpegAudioParser(SegmentParser):

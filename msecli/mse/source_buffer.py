@@ -287,9 +287,11 @@ class SourceBuffer:
                 self.append_state = AppendState.PARSING_MEDIA_SEGMENT
                 if not self._may_parse_media():
                     return False
-                self.coded_frame_processing(item.frames)
-                del self.input_buffer[: item.size]
-                self.append_state = AppendState.WAITING_FOR_SEGMENT
+                if item.frames:  # 6.2: complete coded frames are processed
+                    self.coded_frame_processing(item.frames)
+                del self.input_buffer[: item.size]  # 6.5 (or the part of the segment parsed so far)
+                if item.complete:
+                    self.append_state = AppendState.WAITING_FOR_SEGMENT  # 6.6
                 continue
 
     def _may_parse_media(self) -> bool:
@@ -313,6 +315,7 @@ class SourceBuffer:
         if self.mode == AppendMode.SEQUENCE:  # 6
             self.group_start_timestamp = self.group_end_timestamp
         self.input_buffer = bytearray()  # 7
+        self.parser.reset()
         self.append_state = AppendState.WAITING_FOR_SEGMENT  # 8
 
     def _new_coded_frame_group(self, presentation_timestamp: Fraction) -> None:
