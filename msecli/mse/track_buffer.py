@@ -52,19 +52,29 @@ class TrackBuffer:
     _ranges_gap: Time | None = None
 
     def add(self, frame: CodedFrame) -> None:
-        index = bisect.bisect_right(self._dts, frame.dts)
+        dts_keys = self._dts
+        if not dts_keys or frame.dts >= dts_keys[-1]:  # appending in decode order: the usual case
+            index = len(dts_keys)
+        else:
+            index = bisect.bisect_right(dts_keys, frame.dts)
         if index:
-            self.max_interbuffer_distance = max(self.max_interbuffer_distance, frame.dts - self._dts[index - 1])
-        self.max_interbuffer_distance = max(self.max_interbuffer_distance, frame.duration)
-        self.max_frame_duration = max(self.max_frame_duration, frame.duration)
+            step = frame.dts - dts_keys[index - 1]
+            if step > self.max_interbuffer_distance:
+                self.max_interbuffer_distance = step
+        if frame.duration > self.max_interbuffer_distance:
+            self.max_interbuffer_distance = frame.duration
+        if frame.duration > self.max_frame_duration:
+            self.max_frame_duration = frame.duration
         self.frames.insert(index, frame)
-        self._dts.insert(index, frame.dts)
-        bisect.insort(self._pts, frame.pts)
+        dts_keys.insert(index, frame.dts)
+        _insort_near_end(self._pts, frame.pts)
         self.bytes += frame.size
         if self._ranges is not None:
             _merge_in(self._ranges, frame.pts, frame.span_end, self._ranges_gap)
 
     def has_pts_in(self, start: Time, end: Time) -> bool:
+        if not self._pts or start > self._pts[-1]:  # after everything buffered: the usual case
+            return False
         index = bisect.bisect_left(self._pts, start)
         return index < len(self._pts) and self._pts[index] < end
 
@@ -112,6 +122,16 @@ class TrackBuffer:
     def ranges_end(self, merge_gap: Time) -> Time:
         ranges = self.ranges(merge_gap)
         return ranges.highest_end
+
+
+def _insort_near_end(keys: list[Fraction], value: Fraction, window: int = 32) -> None:
+    """insort, looking first at the last few keys: presentation order differs from decode order only
+    by a few frames (B-frames), so a new frame's PTS almost always belongs near the end."""
+    low = len(keys) - window
+    if low > 0 and keys[low] <= value:
+        bisect.insort(keys, value, lo=low)
+    else:
+        bisect.insort(keys, value)
 
 
 def _merge_in(spans: list[list[Time]], start: Time, end: Time, gap: Time | None) -> None:
