@@ -92,7 +92,7 @@ def removal_case(segmented, name, kind):
     return out, track
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.fractions(0, 10, max_denominator=100), st.fractions(0, 10, max_denominator=100))
 def test_remove_takes_exactly_the_frames_it_should(segmented, a, b):
     if a == b:
@@ -117,6 +117,11 @@ def test_remove_takes_exactly_the_frames_it_should(segmented, a, b):
         # Every buffered range holds at least one frame.
         for start, end in sb.buffered().spans():
             assert any(start <= f.pts < end for f in after)
+        # The ranges repaired around the removal equal ranges derived from scratch.
+        gap = sb.profile.merge_gap(buffer)
+        repaired = buffer.ranges(gap)
+        buffer._ranges = None
+        assert repaired == buffer.ranges(gap)
 
 
 def _media(segmented, name, **options):
@@ -241,3 +246,30 @@ def test_an_open_cluster_buffers_its_complete_blocks():
     whole = appended([original[: original.index(b"\x1f\x43\xb6\x75", original.index(b"\x1f\x43\xb6\x75") + 4)]])
     for track_id, track in sb.track_buffers.items():
         assert len(track.frames) == len(whole.track_buffers[track_id].frames) - 1
+
+
+def test_eviction_frees_front_gops_before_the_playhead_and_no_more(segmented):
+    """Coded frame eviction (8.2) with Chromium's order: whole GOPs from the front, none that ends after
+    the playback position, and only as many as the new data needs."""
+    import dataclasses
+
+    out, track = _media(segmented, "aac-tone.m4a")
+    loop, ms = open_media_source(dataclasses.replace(SPEC, audio_quota=110_000))
+    element = ms.host.element
+    sb = ms.add_source_buffer(track["mimeType"])
+    for name in (track["init"], track["segments"][0]["file"], track["segments"][1]["file"]):
+        sb.append_buffer((out / name).read_bytes())
+        loop.run_until_idle()
+    (buffer,) = sb.track_buffers.values()
+    before = list(buffer.frames)
+    element.current_time = Fraction(5)
+    new_data = (out / track["segments"][2]["file"]).read_bytes()
+    need = buffer.bytes + len(new_data) - 110_000
+    sb.append_buffer(new_data)  # would throw QuotaExceededError if eviction could not make room
+    loop.run_until_idle()
+    gone = [f for f in before if f not in buffer.frames]
+    assert gone == before[: len(gone)]  # from the front, in order
+    assert all(f.end <= 5 for f in gone)
+    assert sum(f.size for f in gone) >= need > sum(f.size for f in gone[:-1])  # and no more than needed
+    assert buffer.bytes <= 110_000
+    assert sb.buffered().spans()[0][0] == gone[-1].end

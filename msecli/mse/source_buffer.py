@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+import itertools
 from typing import TYPE_CHECKING
 
 from msecli.errors import ParseError
@@ -478,7 +479,7 @@ class SourceBuffer:
         removed: list[CodedFrame] = []
         # 13. Overlap with an existing frame, at the start of a coded frame group.
         if track_buffer.last_decode_timestamp is None and track_buffer.frames:
-            for existing in track_buffer.frames:
+            for existing in track_buffer.frames_starting_in(pts - track_buffer.max_frame_duration, pts + ONE_MICROSECOND):
                 if existing.pts <= pts < existing.end:
                     if track_buffer.kind == "audio":
                         # Audio splice, without crossfade: the overlapped frame goes (§7.4 step 8.1);
@@ -490,8 +491,8 @@ class SourceBuffer:
         # 14. Remove coded frames the new one overlaps.
         highest_end = track_buffer.highest_end_timestamp
         low = pts if highest_end is None else highest_end
-        if (highest_end is None or highest_end <= pts) and track_buffer.has_pts_in(low, frame_end_timestamp):
-            removed += [f for f in track_buffer.frames if low <= f.pts < frame_end_timestamp and f not in removed]
+        if highest_end is None or highest_end <= pts:
+            removed += [f for f in track_buffer.frames_starting_in(low, frame_end_timestamp) if f not in removed]
         # 15. And the frames that depend on them, up to the next random access point.
         track_buffer.remove_with_dependants(removed)
         # 16. Store the frame.
@@ -523,10 +524,10 @@ class SourceBuffer:
         assert ms is not None
         for track in self.track_buffers.values():  # 3
             remove_end = ms.duration_value if ms.duration_value is not None else INF  # 3.1
-            rap_after = [f.pts for f in track.frames if f.key and f.pts >= end]  # 3.2
-            if rap_after:
-                remove_end = min(rap_after)
-            doomed = [f for f in track.frames if start <= f.pts < remove_end]  # 3.3
+            rap_after = track.first_random_access_point_at_or_after(end) if end != INF else None  # 3.2
+            if rap_after is not None:
+                remove_end = rap_after
+            doomed = track.frames_starting_in(start, remove_end)  # 3.3
             hit_last = any(f.dts == track.last_decode_timestamp for f in doomed)
             removed = track.remove_with_dependants(doomed)  # 3.4
             if hit_last and removed:
@@ -556,12 +557,14 @@ class SourceBuffer:
         self.buffer_full_flag = need > 0
 
     def _evict_front(self, track: TrackBuffer, media_time: Fraction, need: int) -> int:
+        """Whole GOPs from the front, up to the one holding the playback position."""
         freed = 0
-        for start, end, size in _gops(track):
-            if freed >= need or end > media_time:
+        while freed < need:
+            gop = _first_gop(track)
+            if gop is None or gop[1] > media_time:
                 break
-            self.coded_frame_removal(start, end)
-            freed += size
+            self.coded_frame_removal(gop[0], gop[1])
+            freed += gop[2]
         return freed
 
     def _evict_back(self, track: TrackBuffer, media_time: Fraction, need: int) -> int:
@@ -569,11 +572,12 @@ class SourceBuffer:
         holding the playback position (mse-notes §12.1, GC step 4)."""
         freed = 0
         floor = max(media_time, track.last_appended_pts if track.last_appended_pts is not None else media_time)
-        for start, end, size in reversed(_gops(track)):
-            if freed >= need or start <= floor:
+        while freed < need:
+            gop = _last_gop(track)
+            if gop is None or gop[0] <= floor:
                 break
-            self.coded_frame_removal(start, INF)
-            freed += size
+            self.coded_frame_removal(gop[0], INF)
+            freed += gop[2]
         return freed
 
     def _bytes(self) -> int:
@@ -595,14 +599,26 @@ class SourceBuffer:
         }
 
 
-def _gops(track: TrackBuffer) -> list[tuple[Fraction, Fraction, int]]:
-    """(first PTS, end of presentation, bytes) of each GOP in decode order."""
-    gops: list[list] = []
-    for frame in track.frames:
-        if frame.key or not gops:
-            gops.append([frame.pts, frame.end, frame.size])
-        else:
-            gops[-1][0] = min(gops[-1][0], frame.pts)
-            gops[-1][1] = max(gops[-1][1], frame.end)
-            gops[-1][2] += frame.size
-    return [(s, e, n) for s, e, n in gops]
+def _first_gop(track: TrackBuffer) -> tuple[Fraction, Fraction, int] | None:
+    """(first PTS, end of presentation, bytes) of the first GOP in decode order."""
+    frames = track.frames
+    if not frames:
+        return None
+    start, end, size = frames[0].pts, frames[0].end, frames[0].size
+    for frame in itertools.islice(frames, 1, None):
+        if frame.key:
+            break
+        start, end, size = min(start, frame.pts), max(end, frame.end), size + frame.size
+    return start, end, size
+
+
+def _last_gop(track: TrackBuffer) -> tuple[Fraction, Fraction, int] | None:
+    """The same for the last GOP."""
+    start, end, size = None, None, 0
+    for frame in reversed(track.frames):
+        start = frame.pts if start is None else min(start, frame.pts)
+        end = frame.end if end is None else max(end, frame.end)
+        size += frame.size
+        if frame.key:
+            return start, end, size
+    return (start, end, size) if start is not None else None

@@ -46,6 +46,8 @@ class TrackBuffer:
     max_interbuffer_distance: Fraction = Fraction(1, 1000)  # Chromium's, grows, never shrinks
     last_appended_pts: Fraction | None = None  # eviction never removes this GOP or earlier ones from the back
     bytes: int = 0
+    min_offset: Fraction = Fraction(0)  # bounds of PTS - DTS over the stored frames (B-frame reordering)
+    max_offset: Fraction = Fraction(0)
     _dts: list[Fraction] = field(default_factory=list)
     _pts: list[Fraction] = field(default_factory=list)  # sorted
     _ranges: list[list[Time]] | None = None
@@ -65,6 +67,11 @@ class TrackBuffer:
             self.max_interbuffer_distance = frame.duration
         if frame.duration > self.max_frame_duration:
             self.max_frame_duration = frame.duration
+        offset = frame.pts - frame.dts
+        if offset < self.min_offset:
+            self.min_offset = offset
+        if offset > self.max_offset:
+            self.max_offset = offset
         self.frames.insert(index, frame)
         dts_keys.insert(index, frame.dts)
         _insort_near_end(self._pts, frame.pts)
@@ -82,16 +89,48 @@ class TrackBuffer:
     def highest_pts(self) -> Fraction | None:
         return self._pts[-1] if self._pts else None
 
+    # Lookups by presentation time, through the decode-order index: a frame's PTS lies within
+    # [DTS + min_offset, DTS + max_offset], so only that slice of decode order needs looking at.
+
+    def decode_slice(self, start: Time, end: Time) -> tuple[int, int]:
+        """Indexes (decode order) bounding every frame whose PTS may lie in [start, end)."""
+        low = bisect.bisect_left(self._dts, start - self.max_offset)
+        high = len(self._dts) if end == float("inf") else bisect.bisect_left(self._dts, end - self.min_offset)
+        return low, max(low, high)
+
+    def frames_starting_in(self, start: Time, end: Time) -> list[CodedFrame]:
+        if not self.has_pts_in(start, end):
+            return []
+        low, high = self.decode_slice(start, end)
+        return [f for f in self.frames[low:high] if start <= f.pts < end]
+
+    def first_random_access_point_at_or_after(self, time: Time) -> Fraction | None:
+        """The smallest PTS of a keyframe at or after `time`, looking no further than needed."""
+        low, _ = self.decode_slice(time, time)
+        best = None
+        for frame in self.frames[low:]:
+            if best is not None and frame.dts > best - self.min_offset:
+                break
+            if frame.key and frame.pts >= time and (best is None or frame.pts < best):
+                best = frame.pts
+        return best
+
     def remove_with_dependants(self, doomed: list[CodedFrame]) -> list[CodedFrame]:
         """Remove `doomed`, then every frame after each removed one up to the next RAP in decode
-        order (§7.2 step 15, §8.1 step 3.4). Returns everything removed."""
+        order (§7.2 step 15, §8.1 step 3.4). Returns everything removed. The work is proportional to
+        the frames removed (plus a search), not to the frames stored."""
         if not doomed:
             return []
         doomed_ids = {id(f) for f in doomed}
+        first = min(bisect.bisect_left(self._dts, f.dts) for f in doomed)
+        last = max(bisect.bisect_right(self._dts, f.dts) for f in doomed)
+        index = last
+        while index < len(self.frames) and not self.frames[index].key:  # the dependants of the last one
+            index += 1
         kept: list[CodedFrame] = []
         removed: list[CodedFrame] = []
         dropping = False
-        for frame in self.frames:
+        for frame in self.frames[first:index]:
             if id(frame) in doomed_ids:
                 removed.append(frame)
                 dropping = True
@@ -100,12 +139,43 @@ class TrackBuffer:
             else:
                 dropping = False
                 kept.append(frame)
-        self.frames = kept
-        self._dts = [f.dts for f in kept]
-        self._pts = sorted(f.pts for f in kept)
-        self.bytes = sum(f.size for f in kept)
-        self._ranges = None
+        self.frames[first:index] = kept
+        self._dts[first:index] = [f.dts for f in kept]
+        for frame in removed:
+            del self._pts[bisect.bisect_left(self._pts, frame.pts)]
+            self.bytes -= frame.size
+        self._repair_ranges(removed)
         return removed
+
+    def _repair_ranges(self, removed: list[CodedFrame]) -> None:
+        """Re-derive the cached ranges only around what was removed (a margin of one frame and one
+        merge threshold on each side); ranges elsewhere cannot have changed."""
+        if self._ranges is None or not removed:
+            self._ranges = None
+            return
+        gap = self._ranges_gap or 0
+        margin = self.max_frame_duration + gap + ONE_MICROSECOND
+        window_start = min(f.pts for f in removed) - margin
+        window_end = max(f.span_end for f in removed) + margin
+        outside: list[list[Time]] = []
+        for span_start, span_end in self._ranges:
+            if span_end <= window_start or span_start >= window_end:
+                outside.append([span_start, span_end])
+            else:  # keep the parts outside the window: nothing there changed
+                if span_start < window_start:
+                    outside.append([span_start, window_start])
+                if span_end > window_end:
+                    outside.append([window_end, span_end])
+        low, high = self.decode_slice(window_start - self.max_frame_duration, window_end)
+        inside = [[max(f.pts, window_start), min(f.span_end, window_end)] for f in self.frames[low:high]
+                  if f.span_end > window_start and f.pts < window_end]  # fmt: skip
+        spans: list[list[Time]] = []
+        for start, end in sorted(outside + inside):
+            if spans and (start <= spans[-1][1] or start - spans[-1][1] < gap):
+                spans[-1][1] = max(spans[-1][1], end)
+            else:
+                spans.append([start, end])
+        self._ranges = spans
 
     def ranges(self, merge_gap: Time) -> TimeRanges:
         """The track buffer ranges: frames' [PTS, PTS+dur) intervals, gaps below `merge_gap` closed."""
