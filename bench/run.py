@@ -256,8 +256,53 @@ def bench_append() -> list[str]:
     ]
 
 
+def bench_removal_scaling() -> list[str]:
+    """remove() and eviction cost against content length: 30 fps video, a keyframe every 2 s."""
+    from fractions import Fraction
+
+    from msecli.mse.media_source import MediaSource
+    from msecli.mse.profiles import SPEC
+    from msecli.mse.track_buffer import CodedFrame, TrackBuffer
+    from msecli.sim.element import Element
+    from msecli.sim.host import WindowHost
+    from msecli.sim.loop import EventLoop
+
+    import gc
+
+    lines = ["removal scaling (synthetic 30 fps video, 2 s GOPs; remove 2 s / evict the first GOP; stored frames "
+             "gc.freeze()d so CPython's cyclic GC does not rescan them):"]  # fmt: skip
+    for minutes in (10, 60, 240):
+        loop, element = EventLoop(), Element()
+        host = WindowHost(loop, element)
+        ms = MediaSource(host, SPEC)
+        host.media_source = element.media_source = ms
+        loop.queue(ms.attach)
+        loop.run_until_idle()
+        sb = ms.add_source_buffer('video/mp4; codecs="avc1.64001e"')
+        track = TrackBuffer(1, "video", "avc1.64001e")
+        count = minutes * 60 * 30
+        for i in range(count):
+            track.add(CodedFrame(Fraction(i, 30), Fraction(i, 30), Fraction(1, 30), i % 60 == 0, 1000))
+        sb.track_buffers[1] = track
+        ms.duration_change(Fraction(minutes * 60))
+        sb.buffered()  # warm the ranges cache, as playback would
+        gc.freeze()
+        started = time.perf_counter()
+        sb.coded_frame_removal(Fraction(60), Fraction(62))
+        sb.buffered()
+        remove_ms = (time.perf_counter() - started) * 1000
+        element.current_time = Fraction(30)
+        started = time.perf_counter()
+        freed = sb._evict_front(track, element.current_time, 1)
+        evict_ms = (time.perf_counter() - started) * 1000
+        gc.unfreeze()
+        lines.append(f"  {minutes:>4} min, {count:>6} frames stored: remove 60 frames {remove_ms:6.2f} ms; "
+                     f"evict one GOP ({freed} bytes) {evict_ms:6.2f} ms")  # fmt: skip
+    return lines
+
+
 def main() -> None:
-    report = bench_segment() + bench_parse() + bench_append()
+    report = bench_segment() + bench_parse() + bench_append() + bench_removal_scaling()
     print("\n".join(report))
 
 

@@ -108,7 +108,8 @@ class TrackBuffer:
         """The smallest PTS of a keyframe at or after `time`, looking no further than needed."""
         low, _ = self.decode_slice(time, time)
         best = None
-        for frame in self.frames[low:]:
+        for index in range(low, len(self.frames)):  # by index: a slice would copy the whole tail
+            frame = self.frames[index]
             if best is not None and frame.dts > best - self.min_offset:
                 break
             if frame.key and frame.pts >= time and (best is None or frame.pts < best):
@@ -141,11 +142,21 @@ class TrackBuffer:
                 kept.append(frame)
         self.frames[first:index] = kept
         self._dts[first:index] = [f.dts for f in kept]
-        for frame in removed:
-            del self._pts[bisect.bisect_left(self._pts, frame.pts)]
-            self.bytes -= frame.size
+        self._remove_presentation_keys(removed)
+        self.bytes -= sum(frame.size for frame in removed)
         self._repair_ranges(removed)
         return removed
+
+    def _remove_presentation_keys(self, removed: list[CodedFrame]) -> None:
+        """Drop the removed frames' PTS from the sorted index: one slice when they are a contiguous run
+        of it (the usual case: a removal takes everything in a presentation interval)."""
+        low = bisect.bisect_left(self._pts, min(f.pts for f in removed))
+        high = bisect.bisect_right(self._pts, max(f.pts for f in removed))
+        if high - low == len(removed):
+            del self._pts[low:high]
+            return
+        for frame in removed:
+            del self._pts[bisect.bisect_left(self._pts, frame.pts)]
 
     def _repair_ranges(self, removed: list[CodedFrame]) -> None:
         """Re-derive the cached ranges only around what was removed (a margin of one frame and one
