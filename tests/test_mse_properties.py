@@ -273,3 +273,26 @@ def test_eviction_frees_front_gops_before_the_playhead_and_no_more(segmented):
     assert sum(f.size for f in gone) >= need > sum(f.size for f in gone[:-1])  # and no more than needed
     assert buffer.bytes <= 110_000
     assert sb.buffered().spans()[0][0] == gone[-1].end
+
+
+def test_audio_splice_without_crossfade(segmented):
+    """Re-appending AAC segment 1 with timestampOffset 1: its first frame starts at 0.978667 inside the
+    stored frame m=45 [0.96, 0.981333). spec (7.4 step 8): that frame goes and a silence frame (no
+    bytes) covers [0.96, 0.978667); chromium: the frame stays, its tail trimmed to 0.978667 (the
+    overlap, 2.67 ms, is over Chromium's 1 ms floor)."""
+    out, track = _media(segmented, "aac-tone.m4a")
+    frame = Fraction(1024, 48000)
+    for profile, size_is_zero in ((SPEC, True), (CHROMIUM, False)):
+        loop, ms = open_media_source(profile)
+        sb = ms.add_source_buffer(track["mimeType"])
+        for name, offset in ((track["init"], None), (track["segments"][0]["file"], None), (track["segments"][0]["file"], 1)):
+            if offset is not None:
+                sb.set_timestamp_offset(offset)
+            sb.append_buffer((out / name).read_bytes())
+            loop.run_until_idle()
+        (buffer,) = sb.track_buffers.values()
+        spliced = next(f for f in buffer.frames if f.pts == 45 * frame)
+        assert spliced.end == 1 - frame  # 0.978667: up to the new frame
+        assert (spliced.size == 0) is size_is_zero
+        assert not any(f.pts == 46 * frame for f in buffer.frames)  # m=46 starts inside the new frame: removed
+        assert sb.buffered().spans() == [(Fraction(0), 1 + 187 * frame)]

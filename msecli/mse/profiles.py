@@ -33,6 +33,10 @@ class Profile:
     # chromium: an audio frame straddling appendWindowStart is cut forward to it, one straddling
     # appendWindowEnd is shortened (discard padding); the spec drops either whole.
     partial_audio_trimming: bool = False
+    # Audio splice (§7.4) without crossfade. spec: the overlapped frame is replaced by a silence frame
+    # up to the new frame; chromium: the overlapped frame's tail is trimmed instead (not for overlaps
+    # under 1 ms; a frame starting at the same time replaces it).
+    audio_splice_trims_tail: bool = False
 
     def merge_gap(self, track: TrackBuffer) -> Time:
         if self.merge_by_fudge_room:
@@ -45,5 +49,5 @@ class Profile:
 
 SPEC = Profile("spec", merge_by_fudge_room=False)
 CHROMIUM = Profile("chromium", merge_by_fudge_room=True, duration_below_buffered_removes=True,
-                   abort_cancels_remove=True, partial_audio_trimming=True)  # fmt: skip
+                   abort_cancels_remove=True, partial_audio_trimming=True, audio_splice_trims_tail=True)  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

@@ -475,16 +475,16 @@ class SourceBuffer:
             if not source.key:
                 return
             track_buffer.need_random_access_point_flag = False
-        # 11-12. No spliced frames (the non-crossfade path stores the new frame as it is).
+        # 11-12. No splice frame is ever returned: without crossfade the audio splice stores nothing in
+        # the new frame's place (§7.4 step 8.3).
         removed: list[CodedFrame] = []
+        replacement: CodedFrame | None = None
         # 13. Overlap with an existing frame, at the start of a coded frame group.
         if track_buffer.last_decode_timestamp is None and track_buffer.frames:
             for existing in track_buffer.frames_starting_in(pts - track_buffer.max_frame_duration, pts + ONE_MICROSECOND):
                 if existing.pts <= pts < existing.end:
                     if track_buffer.kind == "audio":
-                        # Audio splice, without crossfade: the overlapped frame goes (§7.4 step 8.1);
-                        # DEVIATION: no silence frame is stored in its place.
-                        removed.append(existing)
+                        removed, replacement = self._audio_splice(existing, pts)
                     elif pts < existing.pts + ONE_MICROSECOND:
                         removed.append(existing)
                     break
@@ -495,6 +495,8 @@ class SourceBuffer:
             removed += [f for f in track_buffer.frames_starting_in(low, frame_end_timestamp) if f not in removed]
         # 15. And the frames that depend on them, up to the next random access point.
         track_buffer.remove_with_dependants(removed)
+        if replacement is not None:
+            track_buffer.add(replacement)
         # 16. Store the frame.
         track_buffer.add(CodedFrame(pts, dts, frame_duration, source.key, source.size))
         track_buffer.last_appended_pts = pts
@@ -506,6 +508,20 @@ class SourceBuffer:
             self.group_end_timestamp = frame_end_timestamp
         if self.generate_timestamps_flag:  # 21
             self.timestamp_offset = frame_end_timestamp
+
+    def _audio_splice(self, overlapped: CodedFrame, new_pts: Fraction) -> tuple[list[CodedFrame], CodedFrame | None]:
+        """The audio splice frame algorithm's non-crossfade path (§7.4 step 8): the overlapped frame goes,
+        and a silence frame covers [its PTS, the new frame's PTS). DEVIATION: the new frame's timestamps
+        are not rounded to the overlapped frame's sample grid (step 7): frames here carry no sample rate.
+        The chromium profile trims the overlapped frame's tail instead (TrimSpliceOverlap)."""
+        head = new_pts - overlapped.pts
+        if head == 0:
+            return [overlapped], None  # the same start: whole-frame replacement
+        if self.profile.audio_splice_trims_tail:
+            if overlapped.end - new_pts < Fraction(1, 1000):
+                return [], None  # an overlap under 1 ms is left alone
+            return [overlapped], CodedFrame(overlapped.pts, overlapped.dts, head, overlapped.key, overlapped.size)
+        return [overlapped], CodedFrame(overlapped.pts, overlapped.dts, head, True, 0)  # silence
 
     def _after_frames(self) -> None:
         """§7.3: the element's readyState may rise; the duration grows to the group end."""
