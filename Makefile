@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT := .cache/demo
 
-.PHONY: demo test bench samples clean
+.PHONY: demo test bench lint samples clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (msecli needs Python 3.11)"; exit 1; }
@@ -22,6 +22,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
+	$(BIN)/ruff check msecli
+	$(BIN)/mypy msecli
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

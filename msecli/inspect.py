@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from msecli.errors import InputError, ParseError, UsageError
-from msecli.formats import bytestream
+from msecli.formats import Buffer, bytestream
 from msecli.formats.frames import TrackInfo, concat
 
 
@@ -29,7 +29,7 @@ class Source:
 
 
 @contextmanager
-def mapped(path: Path) -> Iterator[bytes | mmap.mmap]:
+def mapped(path: Path) -> Iterator[Buffer]:
     try:
         file = open(path, "rb")
     except FileNotFoundError:
@@ -261,14 +261,14 @@ def _discontinuities(frames: np.ndarray, scale: int) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def _sniff(path: Path, data: bytes | mmap.mmap) -> str:
+def _sniff(path: Path, data: Buffer) -> str:
     try:
         return bytestream.sniff(data)
     except ParseError:
         raise InputError(f"{path}: neither ISO BMFF (MP4) nor WebM") from None
 
 
-def _parse(path: Path, data: bytes | mmap.mmap, fmt: str):  # type: ignore[no-untyped-def]
+def _parse(path: Path, data: Buffer, fmt: str):  # type: ignore[no-untyped-def]
     try:
         return bytestream.parse(data, fmt)
     except ParseError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from msecli.errors import ParseError
+from msecli.formats import Buffer
 
 
 @dataclass(frozen=True)
@@ -14,7 +15,7 @@ class AdtsHeader:
     audio_specific_config: bytes  # the 2-byte MPEG-4 AudioSpecificConfig MP4's esds needs
 
 
-def parse_adts_header(data: bytes | memoryview, offset: int = 0) -> AdtsHeader:
+def parse_adts_header(data: Buffer, offset: int = 0) -> AdtsHeader:
     if len(data) - offset < 7:
         raise ParseError("ADTS header needs 7 bytes", offset=offset, path="adts")
     b = bytes(data[offset : offset + 7])

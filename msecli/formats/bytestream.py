@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from msecli.errors import ParseError
+from msecli.formats import Buffer
 from msecli.formats.frames import TrackInfo
 from msecli.formats.isobmff import boxes, fragments
 from msecli.formats.isobmff.boxes import Parsed
@@ -15,7 +16,7 @@ ISO_TYPES = {b"ftyp", b"styp", b"moov", b"moof", b"mdat", b"sidx", b"free", b"sk
              b"wide", b"pdin", b"mfra", b"meta"}  # fmt: skip
 
 
-def sniff(data: bytes | memoryview) -> str:
+def sniff(data: Buffer) -> str:
     """'isobmff' or 'webm' from the first bytes; ParseError when it is neither."""
     head = bytes(data[:8])
     if head[:4] == EBML_MAGIC or head[:4] == b"\x1f\x43\xb6\x75":  # EBML header, or a bare Cluster
@@ -25,7 +26,7 @@ def sniff(data: bytes | memoryview) -> str:
     raise ParseError("neither an ISO BMFF box nor an EBML element starts here", offset=0, path="")
 
 
-def parse(data: bytes | memoryview, fmt: str) -> Parsed:
+def parse(data: Buffer, fmt: str) -> Parsed:
     return boxes.parse_boxes(data) if fmt == "isobmff" else webm.parse_elements(data)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import struct
 
 from msecli.errors import ParseError
+from msecli.formats import Buffer
 from msecli.formats.isobmff.walk import iter_boxes
 
 VISUAL_SAMPLE_ENTRY_FIELDS = 78  # SampleEntry (8) + VisualSampleEntry fields (70), before child boxes
@@ -137,7 +138,7 @@ def from_sample_entry(entry: str, children: dict[str, bytes]) -> str:
     raise ValueError(f"no codecs string for sample entry {entry!r} with children {sorted(children)}")
 
 
-def sample_entry_children(stsd: bytes | memoryview, stsd_offset: int = 0) -> tuple[str, dict[str, bytes]]:
+def sample_entry_children(stsd: Buffer, stsd_offset: int = 0) -> tuple[str, dict[str, bytes]]:
     """The first sample entry of an `stsd` box (given whole): its type and its child boxes' payloads."""
     entries = list(iter_boxes(stsd, stsd_offset + 16, stsd_offset + len(stsd), "stsd"))
     if not entries:

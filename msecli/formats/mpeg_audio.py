@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from msecli.errors import ParseError
+from msecli.formats import Buffer
 from msecli.formats.adts import parse_adts_header
 
 ADTS_SAMPLE_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350)
@@ -33,7 +34,7 @@ class FrameHeader:
         return other is not None and (self.sample_rate, self.channels, self.codec) == (other.sample_rate, other.channels, other.codec)
 
 
-def adts_frame(data: bytes | bytearray, offset: int = 0) -> FrameHeader:
+def adts_frame(data: Buffer, offset: int = 0) -> FrameHeader:
     header = parse_adts_header(data, offset)
     index = (data[offset + 2] >> 2) & 0x0F
     if index >= len(ADTS_SAMPLE_RATES):
@@ -45,7 +46,7 @@ def adts_frame(data: bytes | bytearray, offset: int = 0) -> FrameHeader:
     return FrameHeader(ADTS_SAMPLE_RATES[index], channels, 1024, header.frame_length, f"mp4a.40.{aot}")
 
 
-def mpeg_frame(data: bytes | bytearray, offset: int = 0) -> FrameHeader:
+def mpeg_frame(data: Buffer, offset: int = 0) -> FrameHeader:
     """An MPEG-1/2/2.5 Layer I/II/III frame header (ISO/IEC 11172-3 2.4.1.3)."""
     b1, b2, b3 = data[offset + 1], data[offset + 2], data[offset + 3]
     if data[offset] != 0xFF or b1 & 0xE0 != 0xE0:
@@ -67,7 +68,7 @@ def mpeg_frame(data: bytes | bytearray, offset: int = 0) -> FrameHeader:
     return FrameHeader(sample_rate, channels, samples, length, f"mp{layer}")
 
 
-def metadata_size(data: bytes | bytearray, offset: int = 0) -> int | None:
+def metadata_size(data: Buffer, offset: int = 0) -> int | None:
     """The size of an ID3v2 tag, ID3v1 tag or Icecast header at `offset`: 0 if none starts there,
     None if one starts but its end is not in the buffer yet."""
     head = bytes(data[offset : offset + 10])

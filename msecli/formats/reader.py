@@ -6,6 +6,7 @@ from __future__ import annotations
 import struct
 
 from msecli.errors import ParseError
+from msecli.formats import Buffer
 
 _U16, _U32, _U64, _I16, _I32, _I64 = (struct.Struct(f) for f in (">H", ">I", ">Q", ">h", ">i", ">q"))
 
@@ -13,7 +14,7 @@ _U16, _U32, _U64, _I16, _I32, _I64 = (struct.Struct(f) for f in (">H", ">I", ">Q
 class Reader:
     __slots__ = ("data", "position", "end", "path")
 
-    def __init__(self, data: bytes | memoryview, start: int, end: int, path: str) -> None:
+    def __init__(self, data: Buffer, start: int, end: int, path: str) -> None:
         self.data, self.position, self.end, self.path = data, start, end, path
 
     @property

@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 
 from msecli.errors import ParseError
 from msecli.formats.isobmff.sample_tables import Movie, SampleTable, read_movie
-from msecli.media.source import READ_OPTIONS, Source, SourceTrack
+from msecli.media.source import Source, SourceTrack, open_input
 
 MAX_MOOV_BYTES = 1 << 30
 CHECKED_PACKETS = 64
@@ -108,7 +107,7 @@ def _edit_shift(table: SampleTable, movie: Movie) -> int | None:
 def _agrees_with_ffmpeg(path: Path, tracks: list[SourceTrack], planned: dict[str, DirectTrack]) -> bool:
     by_index = {t.stream_index: t for t in tracks}
     seen = {t.id: 0 for t in tracks}
-    with av.open(str(path), **READ_OPTIONS) as container:
+    with open_input(path) as container:
         for packet in container.demux([container.streams[i] for i in by_index]):
             if not packet.size:
                 continue

@@ -33,7 +33,7 @@ def reencode(source: Source, tracks: list[SourceTrack], containers: dict[str, st
         encoders, copies = {}, {}
         for track in tracks:
             stream = source.container.streams[track.stream_index]
-            if track.kind == "video":
+            if isinstance(stream, av.VideoStream):
                 encoders[track.stream_index] = _video_encoder(output, stream, containers[track.id])
             else:
                 copies[track.stream_index] = output.add_stream_from_template(stream)
@@ -48,6 +48,8 @@ def reencode(source: Source, tracks: list[SourceTrack], containers: dict[str, st
                         output.mux(packet)
                     continue
                 for frame in packet.decode():
+                    if not isinstance(frame, av.VideoFrame):
+                        continue
                     next_key[index] = _mark_keyframe(frame, next_key[index], grid)
                     output.mux(encoders[index].encode(frame))
                     if progress is not None and frame.time is not None:
@@ -67,10 +69,12 @@ def _video_encoder(output: av.container.OutputContainer, stream: av.VideoStream,
     name, options = ENCODERS[container]
     rate = stream.average_rate or stream.guessed_rate or Fraction(30)
     encoder = output.add_stream(name, rate=rate, options=dict(options))
+    assert isinstance(encoder, av.VideoStream)
     encoder.width, encoder.height = stream.codec_context.width, stream.codec_context.height
     encoder.pix_fmt = "yuv420p"
-    encoder.codec_context.time_base = stream.time_base
-    encoder.time_base = stream.time_base
+    if stream.time_base is not None:
+        encoder.codec_context.time_base = stream.time_base
+        encoder.time_base = stream.time_base
     return encoder
 
 
@@ -78,6 +82,8 @@ def _mark_keyframe(frame: av.VideoFrame, next_key: Fraction | None, grid: Fracti
     """Force an I frame at the first frame at or after the next grid point; returns the next grid point."""
     frame.pict_type = av.video.frame.PictureType.NONE
     if frame.pts is None:
+        return next_key
+    if frame.time_base is None:
         return next_key
     time = frame.pts * Fraction(frame.time_base)
     if next_key is None or time >= next_key:

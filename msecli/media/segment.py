@@ -297,7 +297,10 @@ class _Job:
             if state.decode_timestamps is None:
                 state.decode_timestamps = DecodeTimestamps(state.source.id)
         if state.decode_timestamps is not None:
-            for ready, dts in state.decode_timestamps.push(packet, packet.pts):
+            pts = packet.pts if packet.pts is not None else packet.dts
+            if pts is None:
+                raise InputError(f"{self.source.path}: a {state.source.id} packet at byte {packet.pos} has no timestamp")
+            for ready, dts in state.decode_timestamps.push(packet, pts):
                 self._slow_row(state, ready, dts)
         else:
             self._slow_row(state, packet, packet.dts)
@@ -355,7 +358,8 @@ class _Job:
         for part in segments:
             converter = states[part.track].converter
             if converter is not None:
-                part = dataclasses.replace(part, payloads=converter.take(len(part.payloads)))
+                payloads: list[bytes | memoryview] = list(converter.take(len(part.payloads)))
+                part = dataclasses.replace(part, payloads=payloads)
             self.by_track[part.track].add(part)
         settled = self.cutter.settled()
         for group in {id(g): g for g in self.by_track.values()}.values():
@@ -444,8 +448,8 @@ class _Job:
         if not reason:
             return None
         ends_at = max(s.end_seconds for s in self.tracks.values())
-        declared = self.source.duration and self.source.format_name != "mpegts"  # a TS "duration" is a guess
-        of_total = f" of {float(self.source.duration):.2f} s" if declared else ""
+        total = self.source.duration if self.source.format_name != "mpegts" else None  # a TS "duration" is a guess
+        of_total = f" of {float(total):.2f} s" if total else ""
         return f"{self.source.path}: input ends at {float(ends_at):.2f} s{of_total} ({reason}): truncated?"
 
     def _note_long_gops(self) -> None:

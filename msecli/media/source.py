@@ -13,8 +13,10 @@ from msecli.errors import InputError, UsageError
 from msecli.media.truncation import byte_level_shortfall
 
 
-# Metadata is never used; latin-1 decodes any bytes (damaged tags made PyAV raise UnicodeDecodeError).
-READ_OPTIONS = {"metadata_encoding": "latin-1", "metadata_errors": "ignore"}
+def open_input(path: Path) -> av.container.InputContainer:
+    """PyAV's demuxer on `path`. Metadata is never used; latin-1 decodes any bytes (damaged tags made
+    PyAV raise UnicodeDecodeError even with errors ignored)."""
+    return av.open(str(path), "r", metadata_encoding="latin-1", metadata_errors="ignore")
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ def open_source(path: Path) -> Source:
     if not os.access(path, os.R_OK):
         raise InputError(f"{path}: not readable")
     try:
-        container = av.open(str(path), **READ_OPTIONS)
+        container = open_input(path)
     except UnicodeDecodeError:
         raise InputError(f"{path}: not media FFmpeg can read (undecodable metadata)") from None
     except av.FFmpegError as exc:
@@ -106,7 +108,9 @@ def _describe(container: av.container.InputContainer) -> tuple[list[SourceTrack]
                 kind=stream.type,
                 codec=codec.codec.canonical_name if codec.codec else codec.name,
                 time_base=Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000),
-                start=Fraction(stream.start_time) * Fraction(stream.time_base) if stream.start_time is not None else None,
+                start=Fraction(stream.start_time) * Fraction(stream.time_base)
+                if stream.start_time is not None and stream.time_base
+                else None,
                 declared_frames=stream.frames or 0,
                 width=getattr(codec, "width", 0) or 0,
                 height=getattr(codec, "height", 0) or 0,
@@ -124,7 +128,7 @@ def first_timestamps(path: Path, tracks: list[SourceTrack], frames: int = 16, li
     by_index = {t.stream_index: t for t in tracks}
     earliest: dict[str, Fraction] = {}
     seen: dict[str, int] = {}
-    with av.open(str(path), **READ_OPTIONS) as container:
+    with open_input(path) as container:
         streams = [container.streams[i] for i in by_index]
         for count, packet in enumerate(container.demux(streams)):
             timestamp = packet.pts if packet.pts is not None else packet.dts

@@ -7,6 +7,7 @@ import mmap
 import struct
 from pathlib import Path
 
+from msecli.formats import Buffer
 from msecli.formats.webm import ids
 from msecli.formats.webm.ebml import UNKNOWN_SIZE, read_vint
 
@@ -29,7 +30,7 @@ def byte_level_shortfall(path: Path, format_name: str) -> str | None:
     return None
 
 
-def isobmff_shortfall(data: mmap.mmap | bytes, size: int) -> str | None:
+def isobmff_shortfall(data: Buffer, size: int) -> str | None:
     """A top-level box declares more bytes than the file holds (a cut `mdat` hides a `moov` after it)."""
     offset = 0
     while offset + 8 <= size:
@@ -47,7 +48,7 @@ def isobmff_shortfall(data: mmap.mmap | bytes, size: int) -> str | None:
     return None
 
 
-def matroska_shortfall(data: mmap.mmap | bytes, size: int) -> str | None:
+def matroska_shortfall(data: Buffer, size: int) -> str | None:
     """The Segment, or one of its top-level children, declares more bytes than the file holds."""
     offset = 0
     while offset < size:
@@ -66,7 +67,7 @@ def matroska_shortfall(data: mmap.mmap | bytes, size: int) -> str | None:
     return None
 
 
-def _segment_children_shortfall(data: mmap.mmap | bytes, offset: int, size: int) -> str | None:
+def _segment_children_shortfall(data: Buffer, offset: int, size: int) -> str | None:
     names = {ids.CLUSTER: "Cluster", ids.CUES: "Cues", ids.TRACKS: "Tracks", ids.INFO: "Info"}
     while offset < size:
         header = _ebml_header(data, offset, size)
@@ -82,7 +83,7 @@ def _segment_children_shortfall(data: mmap.mmap | bytes, offset: int, size: int)
     return None
 
 
-def _ebml_header(data: mmap.mmap | bytes, offset: int, size: int) -> tuple[int, int, int] | None:
+def _ebml_header(data: Buffer, offset: int, size: int) -> tuple[int, int, int] | None:
     try:
         id_vint = read_vint(data, offset, size, keep_marker=True)
         if id_vint is None:
@@ -95,7 +96,7 @@ def _ebml_header(data: mmap.mmap | bytes, offset: int, size: int) -> tuple[int, 
     return id_vint[0], offset + id_vint[1] + size_vint[1], size_vint[0]
 
 
-def mpegts_shortfall(data: mmap.mmap | bytes, size: int) -> str | None:
+def mpegts_shortfall(data: Buffer, size: int) -> str | None:
     """A cut TS packet, or a final PES packet (of a stream that declares PES lengths) left unfinished."""
     if size % TS_PACKET:
         return f"file size {size} is not a whole number of {TS_PACKET}-byte TS packets"

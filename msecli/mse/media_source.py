@@ -32,7 +32,7 @@ class MediaSource:
         self._duration: Time | None = None  # None = NaN
         self.source_buffers: list[SourceBuffer] = []
         self.active_source_buffers: list[SourceBuffer] = []
-        self.live_seekable_range: TimeRanges = EMPTY
+        self.live_seekable_range: tuple[Time, Time] | None = None  # [[live seekable range]]
         self.has_ever_been_attached = False
         self.reached_metadata = False  # chromium: no SourceBuffer can be added after HAVE_METADATA
 
@@ -127,16 +127,14 @@ class MediaSource:
             raise InvalidStateError(f"readyState is {self.ready_state}")
         if math.isnan(start) or math.isnan(end) or start < 0 or start > end:
             raise IDLTypeError(f"invalid live seekable range [{start}, {end}]")
-        self.live_seekable_range = TimeRanges([(from_idl_double(start), from_idl_double(end))]) if start < end else TimeRanges()
-        self._live_point = from_idl_double(start) if start == end else None
+        self.live_seekable_range = (from_idl_double(start), from_idl_double(end))
         self.host.mirror(lambda element: element.media_source_changed())
 
     def clear_live_seekable_range(self) -> None:
         """IDL: clearLiveSeekableRange()."""
         if self.ready_state != ReadyState.OPEN:
             raise InvalidStateError(f"readyState is {self.ready_state}")
-        self.live_seekable_range = EMPTY
-        self._live_point = None
+        self.live_seekable_range = None
         self.host.mirror(lambda element: element.media_source_changed())
 
     @staticmethod
@@ -233,13 +231,11 @@ class MediaSource:
             return EMPTY
         if duration == INF:
             buffered = self.buffered()
-            live = self.live_seekable_range
-            if live or getattr(self, "_live_point", None) is not None:
-                start = live.start(0) if live else self._live_point
-                end = live.end(0) if live else self._live_point
+            if self.live_seekable_range is not None:
+                start, end = self.live_seekable_range
                 if buffered:
                     start, end = min(start, buffered.start(0)), max(end, buffered.highest_end)
-                return TimeRanges([(start, end)]) if end > start else EMPTY
+                return TimeRanges([(start, end)])
             if not buffered:
                 return EMPTY
             return TimeRanges([(Fraction(0), buffered.highest_end)])

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from msecli.errors import ParseError
-from msecli.formats import mpeg_audio
+from msecli.formats import Buffer, mpeg_audio
 from msecli.formats.frames import TrackInfo
 from msecli.formats.isobmff import boxes as iso_boxes
 from msecli.formats.isobmff import fragments
@@ -61,14 +61,14 @@ class SegmentParser:
     def reset(self) -> None:
         """Reset parser state (§5.5): forget any partly parsed segment."""
 
-    def next(self, data: bytes | bytearray) -> Item:  # pragma: no cover - interface
+    def next(self, data: Buffer) -> Item:  # pragma: no cover - interface
         raise NotImplementedError
 
 
 class IsoBmffParser(SegmentParser):
     """ISO BMFF byte stream format: init = ftyp + moov; media = [styp] moof + mdat."""
 
-    def next(self, data: bytes | bytearray) -> Item:
+    def next(self, data: Buffer) -> Item:
         header = read_box_header(data, 0, len(data))
         if header is None:
             return NeedData()
@@ -80,7 +80,7 @@ class IsoBmffParser(SegmentParser):
             return self._media(data)
         raise ParseError(f"{header.type} box where a segment should start", offset=0, path=header.type)
 
-    def _init(self, data: bytes | bytearray, offset: int) -> Item:
+    def _init(self, data: Buffer, offset: int) -> Item:
         while True:
             header = read_box_header(data, offset, len(data))
             if header is None or header.end > len(data):
@@ -97,7 +97,7 @@ class IsoBmffParser(SegmentParser):
                 raise ParseError(f"{header.type} between ftyp and moov", offset=offset, path=header.type)
             offset = header.end
 
-    def _media(self, data: bytes | bytearray) -> Item:
+    def _media(self, data: Buffer) -> Item:
         offset = 0
         first = read_box_header(data, 0, len(data))
         if first is not None and first.type == "styp":
@@ -152,7 +152,7 @@ class WebmParser(SegmentParser):
     def reset(self) -> None:
         self.open_cluster = None
 
-    def next(self, data: bytes | bytearray) -> Item:
+    def next(self, data: Buffer) -> Item:
         if self.open_cluster is not None:
             return self._cluster_child(data)
         header = _element(data, 0)
@@ -171,7 +171,7 @@ class WebmParser(SegmentParser):
             raise ParseError("unknown size outside a Segment or Cluster", offset=0, path=f"0x{element_id:X}")
         return Skip(start + size) if start + size <= len(data) else NeedData()
 
-    def _init(self, data: bytes | bytearray) -> Item:
+    def _init(self, data: Buffer) -> Item:
         ebml = _element(data, 0)
         assert ebml is not None
         offset = ebml[1] + ebml[2]
@@ -207,13 +207,13 @@ class WebmParser(SegmentParser):
     def timescale(self) -> int:
         return round(1_000_000_000 / self.scale)
 
-    def _cluster(self, data: bytes | bytearray, start: int, size: int) -> Item:
+    def _cluster(self, data: Buffer, start: int, size: int) -> Item:
         end = start + size
         if end > len(data):
             return NeedData("media")
         nodes = webm.parse_elements(data, 0, end).nodes
         tables = webm.cluster_frames(nodes[0], self.tracks)
-        frames = []
+        frames: list[tuple[int, CodedFrame]] = []
         for track, table in tables.items():
             if track not in self.tracks:
                 raise ParseError(f"block for track {track}, which the init segment does not have", offset=0, path="Cluster")
@@ -228,7 +228,7 @@ class WebmParser(SegmentParser):
     def _saw_duration(self, track: int, duration: int) -> None:
         self.longest[track] = max(self.longest.get(track, 0), duration)
 
-    def _cluster_child(self, data: bytes | bytearray) -> Item:
+    def _cluster_child(self, data: Buffer) -> Item:
         """The next child of an open unknown-size Cluster, or its end."""
         cluster = self.open_cluster
         assert cluster is not None
@@ -248,7 +248,7 @@ class WebmParser(SegmentParser):
             frames = self._block(cluster, data, start + size)
         return Media(start + size, frames, complete=False)
 
-    def _block(self, cluster: _OpenCluster, data: bytes | bytearray, end: int) -> list[tuple[int, CodedFrame]]:
+    def _block(self, cluster: _OpenCluster, data: Buffer, end: int) -> list[tuple[int, CodedFrame]]:
         if cluster.timestamp is None:
             raise ParseError("block before the Cluster's Timestamp", offset=0, path="Cluster")
         (node,) = webm.parse_elements(data, 0, end).nodes
@@ -289,7 +289,7 @@ class _OpenCluster:
     held: dict[int, tuple[int, bool, int]] = field(default_factory=dict)  # track -> (time, key, size)
 
 
-def _element(data: bytes | bytearray, offset: int) -> tuple[int, int, int] | None:
+def _element(data: Buffer, offset: int) -> tuple[int, int, int] | None:
     element_id = read_vint(data, offset, len(data), keep_marker=True)
     if element_id is None:
         return None
@@ -310,7 +310,7 @@ class MpegAudioParser(SegmentParser):
         self.adts = adts
         self.current: mpeg_audio.FrameHeader | None = None
 
-    def next(self, data: bytes | bytearray) -> Item:
+    def next(self, data: Buffer) -> Item:
         skip = mpeg_audio.metadata_size(data)
         if skip is None:
             return NeedData()

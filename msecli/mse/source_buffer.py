@@ -3,9 +3,9 @@ segment received algorithm (§6), coded frame processing (§7), removal and evic
 
 from __future__ import annotations
 
+import itertools
 import math
 from fractions import Fraction
-import itertools
 from typing import TYPE_CHECKING
 
 from msecli.errors import ParseError
@@ -426,6 +426,7 @@ class SourceBuffer:
         self._after_frames()
 
     def _process_frame(self, track_buffer: TrackBuffer, source: CodedFrame) -> None:
+        pts, dts, frame_duration = source.pts, source.dts, source.duration
         while True:
             # 1. Timestamps.
             if self.generate_timestamps_flag:
@@ -460,7 +461,7 @@ class SourceBuffer:
                 cut = self.append_window_start - pts
                 pts, dts, frame_duration = pts + cut, dts + cut, frame_duration - cut
             if pts < self.append_window_end < frame_end_timestamp:
-                frame_duration = self.append_window_end - pts
+                frame_duration = Fraction(self.append_window_end) - pts  # finite here
             frame_end_timestamp = pts + frame_duration
         # 8. Before the append window start: drop, need a RAP.
         if pts < self.append_window_start:
@@ -630,11 +631,12 @@ def _first_gop(track: TrackBuffer) -> tuple[Fraction, Fraction, int] | None:
 
 def _last_gop(track: TrackBuffer) -> tuple[Fraction, Fraction, int] | None:
     """The same for the last GOP."""
-    start, end, size = None, None, 0
+    if not track.frames:
+        return None
+    last = track.frames[-1]
+    start, end, size = last.pts, last.end, 0
     for frame in reversed(track.frames):
-        start = frame.pts if start is None else min(start, frame.pts)
-        end = frame.end if end is None else max(end, frame.end)
-        size += frame.size
+        start, end, size = min(start, frame.pts), max(end, frame.end), size + frame.size
         if frame.key:
-            return start, end, size
-    return (start, end, size) if start is not None else None
+            break
+    return start, end, size

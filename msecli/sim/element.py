@@ -30,7 +30,7 @@ class Element:
         self.video_width = 0
         self.video_height = 0
         self.events: list[str] = []
-        self.media_source = None  # the attached MediaSource (read for buffered/seekable)
+        self.media_source: Any = None  # the attached MediaSource (read for buffered/seekable)
         self.all_data = False
         self._loaded_data = False
 

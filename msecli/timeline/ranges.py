@@ -77,11 +77,11 @@ class TimeRanges:
         return TimeRanges._normalised(starts, ends)
 
     def contains(self, time: Time) -> bool:
-        index = int(np.searchsorted(self._starts, time, side="right")) - 1 if len(self._starts) else -1
+        index = int(np.searchsorted(self._starts, time, side="right")) - 1 if len(self._starts) else -1  # type: ignore[call-overload]
         return index >= 0 and time < self._ends[index]
 
     def range_containing(self, time: Time) -> tuple[Time, Time] | None:
-        index = int(np.searchsorted(self._starts, time, side="right")) - 1 if len(self._starts) else -1
+        index = int(np.searchsorted(self._starts, time, side="right")) - 1 if len(self._starts) else -1  # type: ignore[call-overload]
         if index >= 0 and time < self._ends[index]:
             return self._starts[index], self._ends[index]
         return None

@@ -28,7 +28,7 @@ def summary_table(manifest: Manifest, out_dir: str) -> Table:
             _min_avg_max(sizes, "{:.0f}"),
         )
     if manifest.timelineOffset:
-        table.caption += f"; timeline shifted by {-manifest.timelineOffset:+.6f} s (timelineOffset)"
+        table.caption = f"{table.caption}; timeline shifted by {-manifest.timelineOffset:+.6f} s (timelineOffset)"
     return table
 
 

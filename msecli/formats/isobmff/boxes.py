@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from msecli.errors import ParseError
-from msecli.formats import codecs
+from msecli.formats import Buffer, codecs
 from msecli.formats.isobmff.walk import read_box_header
 from msecli.formats.reader import Reader
 
@@ -81,7 +81,7 @@ def decoder(*box_types: str) -> Callable[[Decoder], Decoder]:
     return register
 
 
-def parse_boxes(data: bytes | memoryview, start: int = 0, end: int | None = None) -> Parsed:
+def parse_boxes(data: Buffer, start: int = 0, end: int | None = None) -> Parsed:
     """Every top-level box in data[start:end]."""
     end = len(data) if end is None else end
     nodes: list[Node] = []
@@ -109,7 +109,7 @@ def parse_boxes(data: bytes | memoryview, start: int = 0, end: int | None = None
     return Parsed(nodes, warnings)
 
 
-def _decode(data: bytes | memoryview, node: Node, path: str, depth: int) -> None:
+def _decode(data: Buffer, node: Node, path: str, depth: int) -> None:
     if depth > MAX_DEPTH:
         raise ParseError(f"boxes nested deeper than {MAX_DEPTH}", offset=node.offset, path=path)
     reader = Reader(data, node.offset + node.header_size, node.offset + node.size, path)
@@ -127,7 +127,7 @@ def _decode(data: bytes | memoryview, node: Node, path: str, depth: int) -> None
         _annotate_codecs(data, node)
 
 
-def _children(data: bytes | memoryview, parent: Node, reader: Reader, path: str, depth: int) -> None:
+def _children(data: Buffer, parent: Node, reader: Reader, path: str, depth: int) -> None:
     offset, end = reader.position, reader.end
     counts: dict[str, int] = {}
     while offset < end:
@@ -529,7 +529,7 @@ def _annotate_traf(traf: Node) -> None:
         start += int(durations.sum())
 
 
-def _annotate_codecs(data: bytes | memoryview, entry: Node) -> None:
+def _annotate_codecs(data: Buffer, entry: Node) -> None:
     children = {c.type: bytes(data[c.offset + c.header_size : c.offset + c.size]) for c in entry.children}
     try:
         entry.fields["codecs"] = codecs.from_sample_entry(entry.type, children)

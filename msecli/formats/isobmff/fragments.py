@@ -15,7 +15,8 @@ HANDLER_KINDS = {"vide": "video", "soun": "audio", "text": "text", "subt": "text
 
 def track_infos(moov: Node) -> dict[int, TrackInfo]:
     infos: dict[int, TrackInfo] = {}
-    trexes = {t.fields["track_ID"]: t.fields for t in (moov.find("mvex").all("trex") if moov.find("mvex") else [])}
+    mvex = moov.find("mvex")
+    trexes = {t.fields["track_ID"]: t.fields for t in (mvex.all("trex") if mvex is not None else [])}
     for trak in moov.all("trak"):
         tkhd, mdhd, hdlr = trak.child("tkhd"), trak.find("mdia/mdhd"), trak.find("mdia/hdlr")
         if tkhd is None or mdhd is None:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from msecli.errors import ParseError
+from msecli.formats import Buffer
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +26,7 @@ class BoxHeader:
         return self.offset + self.size
 
 
-def read_box_header(data: bytes | memoryview, offset: int, end: int, path: str = "") -> BoxHeader | None:
+def read_box_header(data: Buffer, offset: int, end: int, path: str = "") -> BoxHeader | None:
     """The header of the box at `offset`, or None when fewer bytes than its header remain before `end`.
 
     `size == 0` means "to the end of the enclosing buffer"; `size == 1` means a 64-bit size follows.
@@ -51,7 +52,7 @@ def read_box_header(data: bytes | memoryview, offset: int, end: int, path: str =
     return BoxHeader(box_type, offset, size, header_size)
 
 
-def iter_boxes(data: bytes | memoryview, start: int = 0, end: int | None = None, path: str = "") -> Iterator[BoxHeader]:
+def iter_boxes(data: Buffer, start: int = 0, end: int | None = None, path: str = "") -> Iterator[BoxHeader]:
     """The boxes laid end to end in data[start:end]; a box running past `end` raises ParseError."""
     end = len(data) if end is None else end
     offset = start
@@ -70,7 +71,7 @@ def iter_boxes(data: bytes | memoryview, start: int = 0, end: int | None = None,
         offset = header.end
 
 
-def find_box(data: bytes | memoryview, path: str, start: int = 0, end: int | None = None) -> BoxHeader | None:
+def find_box(data: Buffer, path: str, start: int = 0, end: int | None = None) -> BoxHeader | None:
     """The first box along a slash-separated path of container boxes, e.g. 'moov/trak/mdia/minf/stbl/stsd'."""
     first, _, rest = path.partition("/")
     for header in iter_boxes(data, start, end):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import struct
 
 from msecli.errors import ParseError
+from msecli.formats import Buffer
 
 UNKNOWN_SIZE = -1
 _UNKNOWN_SIZE_8 = b"\x01\xff\xff\xff\xff\xff\xff\xff"
 
 
-def read_vint(data: bytes | memoryview, offset: int, end: int, *, keep_marker: bool = False) -> tuple[int, int] | None:
+def read_vint(data: Buffer, offset: int, end: int, *, keep_marker: bool = False) -> tuple[int, int] | None:
     """(value, length) of the variable-length integer at `offset`, or None if it runs past `end`.
 
     With keep_marker the length-marker bit stays in the value (how element IDs are written).

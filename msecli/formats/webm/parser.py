@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from msecli.errors import ParseError
-from msecli.formats import codecs
+from msecli.formats import Buffer, codecs
 from msecli.formats.frames import FRAME_DTYPE, TrackInfo, concat
 from msecli.formats.isobmff.boxes import Node, Parsed
 from msecli.formats.webm import ids
@@ -65,7 +65,7 @@ class _Header:
     size: int  # UNKNOWN_SIZE for unknown
 
 
-def _header(data: bytes | memoryview, offset: int, end: int, path: str) -> _Header | None:
+def _header(data: Buffer, offset: int, end: int, path: str) -> _Header | None:
     try:
         element_id = read_vint(data, offset, end, keep_marker=True)
         if element_id is None:
@@ -80,14 +80,14 @@ def _header(data: bytes | memoryview, offset: int, end: int, path: str) -> _Head
     return _Header(element_id[0], offset, offset + element_id[1] + size[1], size[0])
 
 
-def parse_elements(data: bytes | memoryview, start: int = 0, end: int | None = None) -> Parsed:
+def parse_elements(data: Buffer, start: int = 0, end: int | None = None) -> Parsed:
     end = len(data) if end is None else end
     warnings: list[str] = []
     nodes = _elements(data, start, end, "", 0, warnings, parent_id=None)
     return Parsed(nodes, warnings)
 
 
-def _elements(data: bytes | memoryview, offset: int, end: int, path: str, depth: int, warnings: list[str],
+def _elements(data: Buffer, offset: int, end: int, path: str, depth: int, warnings: list[str],
               parent_id: int | None) -> list[Node]:  # fmt: skip
     if depth > MAX_DEPTH:
         raise ParseError(f"elements nested deeper than {MAX_DEPTH}", offset=offset, path=path)
@@ -144,7 +144,7 @@ def _ends_unknown_size(parent_id: int, element_id: int) -> bool:
     return element_id not in CLUSTER_CHILDREN
 
 
-def _decode(data: bytes | memoryview, node: Node, kind: int, start: int, stop: int, path: str, depth: int,
+def _decode(data: Buffer, node: Node, kind: int, start: int, stop: int, path: str, depth: int,
             warnings: list[str]) -> None:  # fmt: skip
     if kind in (UINT, INT, FLOAT, STRING, BINARY):
         raw = bytes(data[start : min(stop, start + 4096)])
@@ -174,7 +174,7 @@ def _decode(data: bytes | memoryview, node: Node, kind: int, start: int, stop: i
         node.fields["data_size"] = stop - start
 
 
-def _block_header(data: bytes | memoryview, start: int, stop: int, path: str) -> dict:
+def _block_header(data: Buffer, start: int, stop: int, path: str) -> dict:
     track = read_vint(data, start, stop)
     if track is None or track[0] == UNKNOWN_SIZE or start + track[1] + 3 > stop:
         raise ParseError("block shorter than its header", offset=start, path=path)
@@ -186,7 +186,7 @@ def _block_header(data: bytes | memoryview, start: int, stop: int, path: str) ->
             "frame_sizes": sizes}  # fmt: skip
 
 
-def _lace_sizes(data: bytes | memoryview, offset: int, stop: int, lacing: int, path: str) -> list[int]:
+def _lace_sizes(data: Buffer, offset: int, stop: int, lacing: int, path: str) -> list[int]:
     """The sizes of the frames in a block: one frame, or Xiph (1), fixed-size (2) or EBML (3) lacing."""
     if lacing == 0:
         return [stop - offset]
@@ -284,6 +284,7 @@ def cluster_frames(cluster: Node, infos: dict[int, TrackInfo]) -> dict[int, np.n
             raise ParseError("Cluster has blocks but no Timestamp before them", offset=cluster.offset, path="Cluster")
         return {}
     rows: dict[int, list[tuple[int, int, int, int, bool]]] = {}
+    block: Node | None
     for child in cluster.children:
         if child.type == "SimpleBlock":
             block, duration, key = child, None, child.fields["keyframe"]
