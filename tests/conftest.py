@@ -4,9 +4,17 @@ from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from msecli.media.segment import SegmentOptions, segment
+
+# CI replays the same examples every run (reproducible failures); locally hypothesis explores anew.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")
