@@ -17,7 +17,7 @@ from msecli.formats.webm import ids
 from msecli.formats.webm import parser as webm
 from msecli.formats.webm.ebml import UNKNOWN_SIZE, read_vint
 from msecli.mse.track_buffer import CodedFrame
-from msecli.timeline.time import INF, Time
+from msecli.timeline.time import Time
 
 ISO_IGNORED = {"free", "skip", "sidx", "pdin", "emsg", "prft", "uuid", "ssix", "mfra", "meta"}
 
@@ -88,7 +88,7 @@ class IsoBmffParser(SegmentParser):
             if header.type == "moov":
                 parsed = iso_boxes.parse_boxes(data, 0, header.end)
                 moov = parsed.nodes[-1]
-                reason = fragments._not_init_reason(moov, parsed.nodes[0])
+                reason = fragments.not_init_reason(moov, parsed.nodes[0])
                 if reason:
                     raise ParseError(reason, offset=header.offset, path="moov")
                 self.tracks = fragments.track_infos(moov)
@@ -336,5 +336,3 @@ def parser_for(mime_type: str) -> SegmentParser:
         return MpegAudioParser(adts=essence == "audio/aac")
     return WebmParser() if essence.endswith("/webm") else IsoBmffParser()
 
-
-__all__ = ["INF", "Init", "InitSegment", "Media", "NeedData", "Skip", "parser_for"]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from msecli.errors import MsecliError, UsageError
-from msecli.mse.errors import IDLTypeError, InvalidStateError
+from msecli.mse.errors import InvalidStateError
 from msecli.mse.media_source import MediaSource
 from msecli.mse.profiles import PROFILES, Profile
 from msecli.mse.source_buffer import SourceBuffer
@@ -317,5 +317,3 @@ def run_script(script: Script, profile_name: str) -> dict[str, Any]:
         raise UsageError(f"--profile: {profile_name!r} is not one of {', '.join(PROFILES)}")
     return Runner(script, PROFILES[profile_name]).run()
 
-
-__all__ = ["IDLTypeError", "load_script", "run_script"]

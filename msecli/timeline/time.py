@@ -24,6 +24,3 @@ def to_idl_double(value: Time | None) -> float:
         return math.nan
     return float(value)
 
-
-def from_ticks(ticks: int, timescale: int) -> Fraction:
-    return Fraction(ticks, timescale)

@@ -112,7 +112,7 @@ def classify(nodes: list[Node], have_init: bool = False) -> list[dict]:
             ftyp = node
         elif node.type == "moov":
             start = ftyp.offset if ftyp else node.offset
-            reason = _not_init_reason(node, ftyp)
+            reason = not_init_reason(node, ftyp)
             if reason:
                 segments.append({"kind": "neither", "offset": start, "size": node.offset + node.size - start, "reason": reason})
             else:
@@ -136,7 +136,7 @@ def classify(nodes: list[Node], have_init: bool = False) -> list[dict]:
     return segments
 
 
-def _not_init_reason(moov: Node, ftyp: Node | None) -> str | None:
+def not_init_reason(moov: Node, ftyp: Node | None) -> str | None:
     if ftyp is None:
         return "moov without an ftyp before it"
     if moov.child("mvex") is None:
