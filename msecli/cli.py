@@ -99,7 +99,7 @@ def segment(
     json_output: Annotated[bool, typer.Option("--json", help="Print manifest.json to stdout instead of the summary.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")] = False,
 ) -> None:
-    """Split INPUT into MSE-ready init + media segments (fragmented MP4/CMAF or WebM) with a manifest.
+    """Split INPUT into init + media segments (fragmented MP4/CMAF or WebM) with a manifest.
 
     No re-encoding by default: video is cut at keyframes only, audio follows the video's cut points.
     Output appears all at once: a failed or interrupted run leaves nothing behind.
@@ -128,7 +128,7 @@ def segment(
 
 
 inspect_app = typer.Typer(
-    help="Look inside segments: box/element trees and coded frame tables.",
+    help="Look inside segments: box/element trees, coded frame tables, buffered ranges.",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -148,8 +148,9 @@ def inspect_tree(
     depth: Annotated[int | None, typer.Option("--depth", min=1, help="Show this many levels (default: all).")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the trees as JSON.")] = False,
 ) -> None:
-    """The boxes (MP4) or elements (WebM) of each file, with offsets, sizes and decoded fields, and
-    which parts MSE would take as initialization or media segments."""
+    """Box (MP4) or element (WebM) trees with offsets, sizes and decoded fields.
+
+    Also says which byte ranges MSE would take as initialization or media segments, or neither."""
     from msecli import inspect
     from msecli.ui.console import stdout_console
     from msecli.ui.inspect_report import tree_view
@@ -171,8 +172,9 @@ def inspect_frames(
     track: Annotated[str | None, typer.Option("--track", help="Only this track: its ID, manifest id or kind.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the frame tables as JSON.")] = False,
 ) -> None:
-    """The coded frames of media segments: dts, pts, duration, size, keyframe; per-track totals, GOP
-    lengths, and every gap or overlap between consecutive frames flagged."""
+    """Coded frame tables of media segments: dts, pts, duration, size, keyframe.
+
+    Per-track totals, GOP lengths, and every gap or overlap between consecutive frames flagged."""
     from msecli import inspect
     from msecli.ui.console import stderr_console, stdout_console
     from msecli.ui.inspect_report import frames_view
@@ -203,8 +205,9 @@ def inspect_buffered(
     quota: Annotated[str | None, typer.Option("--quota", help="Per-SourceBuffer byte quota in MiB: AUDIO,VIDEO (default 12,150, Chromium's).")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the ranges as JSON.")] = False,
 ) -> None:
-    """The buffered ranges, per SourceBuffer and for the media element, after appending the segments
-    in order (one SourceBuffer per manifest track), with every gap and a timeline bar."""
+    """Buffered ranges after appending the segments in order, per SourceBuffer and for the element.
+
+    One SourceBuffer per manifest track (or one for a list of files), every gap, and a timeline bar."""
     from msecli import inspect
     from msecli.sim.buffered import buffered_report
     from msecli.ui.buffered_report import buffered_view
@@ -230,8 +233,10 @@ def simulate(
     profile: Annotated[ProfileName, typer.Option("--profile", help="spec or chromium.")] = ProfileName.spec,
     json_output: Annotated[bool, typer.Option("--json", help="Print every step's record as JSON.")] = False,
 ) -> None:
-    """Run a scenario script against a simulated MediaSource and media element, and record, step by step,
-    what a page would observe: exceptions, events in firing order, buffered ranges and states."""
+    """Run a scenario script step by step against a simulated MediaSource and media element.
+
+    Records, after every step, what a page would observe: exceptions, events in firing order,
+    buffered ranges and states (README: "scenario scripts")."""
     from msecli.sim.scenario import load_script, run_script
     from msecli.ui.console import stdout_console
     from msecli.ui.scenario_report import scenario_view
