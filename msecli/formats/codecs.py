@@ -8,15 +8,6 @@ from __future__ import annotations
 
 import struct
 
-from msecli.errors import ParseError
-from msecli.formats import Buffer
-from msecli.formats.isobmff.walk import iter_boxes
-
-VISUAL_SAMPLE_ENTRY_FIELDS = 78  # SampleEntry (8) + VisualSampleEntry fields (70), before child boxes
-AUDIO_SAMPLE_ENTRY_FIELDS = 28  # SampleEntry (8) + AudioSampleEntry v0 fields (20)
-VISUAL_ENTRIES = {"avc1", "avc3", "hvc1", "hev1", "av01", "vp08", "vp09", "encv"}
-AUDIO_ENTRIES = {"mp4a", "Opus", "fLaC", "ac-3", "ec-3", "enca", ".mp3"}
-
 
 def avc(entry: str, avcc: bytes) -> str:
     """avc1.PPCCLL: AVCProfileIndication, profile_compatibility, AVCLevelIndication (avcC bytes 1-3)."""
@@ -136,23 +127,6 @@ def from_sample_entry(entry: str, children: dict[str, bytes]) -> str:
     if entry in simple:
         return simple[entry]
     raise ValueError(f"no codecs string for sample entry {entry!r} with children {sorted(children)}")
-
-
-def sample_entry_children(stsd: Buffer, stsd_offset: int = 0) -> tuple[str, dict[str, bytes]]:
-    """The first sample entry of an `stsd` box (given whole): its type and its child boxes' payloads."""
-    entries = list(iter_boxes(stsd, stsd_offset + 16, stsd_offset + len(stsd), "stsd"))
-    if not entries:
-        raise ParseError("stsd holds no sample entry", offset=stsd_offset, path="stsd")
-    entry = entries[0]
-    skip = VISUAL_SAMPLE_ENTRY_FIELDS if entry.type in VISUAL_ENTRIES else AUDIO_SAMPLE_ENTRY_FIELDS
-    if entry.type in AUDIO_ENTRIES and entry.size >= entry.header_size + 10:
-        (sound_version,) = struct.unpack_from(">H", stsd, entry.payload_offset + 8)
-        skip += {1: 16, 2: 36}.get(sound_version, 0)  # QuickTime sound sample description v1/v2
-    children = {
-        child.type: bytes(stsd[child.payload_offset : child.end])
-        for child in iter_boxes(stsd, entry.payload_offset + skip, entry.end, f"stsd/{entry.type}")
-    }
-    return entry.type, children
 
 
 def vp9_codec_private(vpcc: bytes) -> bytes:

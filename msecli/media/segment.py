@@ -17,6 +17,7 @@ import numpy as np
 from msecli.errors import InputError
 from msecli.formats import codecs
 from msecli.formats.adts import parse_adts_header
+from msecli.formats.isobmff.boxes import read_sample_entry
 from msecli.formats.isobmff.write import InitTrack
 from msecli.formats.webm.write import WebmTrack
 from msecli.media.convert import Mp4Converter, sample_description
@@ -387,7 +388,7 @@ class _Job:
             if _needs_conversion(track, self.source.format_name):
                 state.converter = Mp4Converter(state.stream, keep_payloads=True)
             state.fast = state.converter is None and not state.strip_adts
-            entry, children = codecs.sample_entry_children(stsd)
+            entry, children = read_sample_entry(stsd)
             output.codecs = codecs.from_sample_entry(entry, children)
             output.mp4 = InitTrack(
                 track_id=1,
@@ -408,7 +409,7 @@ class _Job:
         private = track.extradata
         vpcc = None
         if track.codec in ("vp9", "av1"):
-            _, children = codecs.sample_entry_children(sample_description(state.stream, packet))
+            _, children = read_sample_entry(sample_description(state.stream, packet))
             vpcc = children.get("vpcC")
             if track.codec == "av1":
                 private = children["av1C"]

@@ -529,6 +529,15 @@ def _annotate_traf(traf: Node) -> None:
         start += int(durations.sum())
 
 
+def read_sample_entry(stsd: Buffer) -> tuple[str, dict[str, bytes]]:
+    """The first sample entry of a whole `stsd` box: its type and its child boxes' payloads by type."""
+    (node,) = parse_boxes(stsd).nodes
+    if node.type != "stsd" or not node.children:
+        raise ParseError("stsd holds no sample entry", offset=0, path="stsd")
+    entry = node.children[0]
+    return entry.type, {c.type: bytes(stsd[c.offset + c.header_size : c.offset + c.size]) for c in entry.children}
+
+
 def _annotate_codecs(data: Buffer, entry: Node) -> None:
     children = {c.type: bytes(data[c.offset + c.header_size : c.offset + c.size]) for c in entry.children}
     try:
