@@ -7,9 +7,10 @@ import mmap
 import struct
 from pathlib import Path
 
+from msecli.errors import ParseError
 from msecli.formats import Buffer
 from msecli.formats.webm import ids
-from msecli.formats.webm.ebml import UNKNOWN_SIZE, read_vint
+from msecli.formats.webm.ebml import UNKNOWN_SIZE, read_element_header
 
 TS_PACKET = 188
 TS_TAIL_PACKETS = 4096  # how far from the end to look for an unfinished PES packet
@@ -85,15 +86,9 @@ def _segment_children_shortfall(data: Buffer, offset: int, size: int) -> str | N
 
 def _ebml_header(data: Buffer, offset: int, size: int) -> tuple[int, int, int] | None:
     try:
-        id_vint = read_vint(data, offset, size, keep_marker=True)
-        if id_vint is None:
-            return None
-        size_vint = read_vint(data, offset + id_vint[1], size)
-    except ValueError:
+        return read_element_header(data, offset, size)
+    except ParseError:  # not EBML where one should start: no opinion on truncation
         return None
-    if size_vint is None:
-        return None
-    return id_vint[0], offset + id_vint[1] + size_vint[1], size_vint[0]
 
 
 def mpegts_shortfall(data: Buffer, size: int) -> str | None:

@@ -15,7 +15,7 @@ from msecli.formats.isobmff import fragments
 from msecli.formats.isobmff.walk import read_box_header
 from msecli.formats.webm import ids
 from msecli.formats.webm import parser as webm
-from msecli.formats.webm.ebml import UNKNOWN_SIZE, read_vint
+from msecli.formats.webm.ebml import UNKNOWN_SIZE, read_element_header
 from msecli.mse.track_buffer import CodedFrame
 from msecli.timeline.time import Time
 
@@ -290,13 +290,7 @@ class _OpenCluster:
 
 
 def _element(data: Buffer, offset: int) -> tuple[int, int, int] | None:
-    element_id = read_vint(data, offset, len(data), keep_marker=True)
-    if element_id is None:
-        return None
-    size = read_vint(data, offset + element_id[1], len(data))
-    if size is None:
-        return None
-    return element_id[0], offset + element_id[1] + size[1], size[0]
+    return read_element_header(data, offset, len(data))
 
 
 class MpegAudioParser(SegmentParser):

@@ -35,6 +35,18 @@ def read_vint(data: Buffer, offset: int, end: int, *, keep_marker: bool = False)
     return value, length
 
 
+def read_element_header(data: Buffer, offset: int, end: int) -> tuple[int, int, int] | None:
+    """(element ID with its marker bits, offset of the data, data size or UNKNOWN_SIZE) of the element
+    at `offset`, or None when its header runs past `end`."""
+    element_id = read_vint(data, offset, end, keep_marker=True)
+    if element_id is None:
+        return None
+    size = read_vint(data, offset + element_id[1], end)
+    if size is None:
+        return None
+    return element_id[0], offset + element_id[1] + size[1], size[0]
+
+
 def encode_size(size: int) -> bytes:
     """The shortest EBML size encoding of `size` (all-ones values are reserved for "unknown")."""
     for length in range(1, 9):

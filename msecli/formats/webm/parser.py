@@ -17,7 +17,7 @@ from msecli.formats import Buffer, codecs
 from msecli.formats.frames import FRAME_DTYPE, TrackInfo, concat
 from msecli.formats.isobmff.boxes import Node, Parsed
 from msecli.formats.webm import ids
-from msecli.formats.webm.ebml import UNKNOWN_SIZE, read_vint
+from msecli.formats.webm.ebml import UNKNOWN_SIZE, read_element_header, read_vint
 
 MAX_DEPTH = 16
 MASTER, UINT, INT, FLOAT, STRING, BINARY, BLOCK, SKIP = range(8)
@@ -67,17 +67,16 @@ class _Header:
 
 def _header(data: Buffer, offset: int, end: int, path: str) -> _Header | None:
     try:
-        element_id = read_vint(data, offset, end, keep_marker=True)
-        if element_id is None:
-            return None
-        size = read_vint(data, offset + element_id[1], end)
+        header = read_element_header(data, offset, end)
     except ParseError as exc:
         raise ParseError(exc.reason, offset=offset, path=path) from None
-    if size is None:
+    if header is None:
         return None
-    if element_id[1] > 4:
-        raise ParseError(f"element ID of {element_id[1]} bytes (at most 4)", offset=offset, path=path)
-    return _Header(element_id[0], offset, offset + element_id[1] + size[1], size[0])
+    element_id, data_start, size = header
+    id_length = (element_id.bit_length() + 7) // 8
+    if id_length > 4:
+        raise ParseError(f"element ID of {id_length} bytes (at most 4)", offset=offset, path=path)
+    return _Header(element_id, offset, data_start, size)
 
 
 def parse_elements(data: Buffer, start: int = 0, end: int | None = None) -> Parsed:
