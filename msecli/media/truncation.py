@@ -9,6 +9,7 @@ from pathlib import Path
 
 from msecli.errors import ParseError
 from msecli.formats import Buffer
+from msecli.formats.isobmff.walk import read_box_header
 from msecli.formats.webm import ids
 from msecli.formats.webm.ebml import UNKNOWN_SIZE, read_element_header
 
@@ -34,19 +35,18 @@ def byte_level_shortfall(path: Path, format_name: str) -> str | None:
 def isobmff_shortfall(data: Buffer, size: int) -> str | None:
     """A top-level box declares more bytes than the file holds (a cut `mdat` hides a `moov` after it)."""
     offset = 0
-    while offset + 8 <= size:
-        box_size, box_type = struct.unpack_from(">I4s", data, offset)
-        if box_size == 1 and offset + 16 <= size:
-            (box_size,) = struct.unpack_from(">Q", data, offset + 8)
-        elif box_size == 0:
+    while True:
+        try:
+            header = read_box_header(data, offset, size)
+        except ParseError:  # a size smaller than its header: damage, not truncation
             return None
-        if box_size < 8:
+        if header is None:
             return None
-        if offset + box_size > size:
-            name = box_type.decode("latin-1") if box_type.isalnum() or box_type in (b"url ", b"urn ") else f"box of type 0x{box_type.hex()}"
-            return f"{name} at byte {offset} declares {box_size} bytes, file holds {size - offset}"
-        offset += box_size
-    return None
+        if header.end > size:
+            raw = header.type.encode("latin-1")
+            name = header.type if raw.isalnum() or header.type in ("url ", "urn ") else f"box of type 0x{raw.hex()}"
+            return f"{name} at byte {offset} declares {header.size} bytes, file holds {size - offset}"
+        offset = header.end
 
 
 def matroska_shortfall(data: Buffer, size: int) -> str | None:
