@@ -258,26 +258,17 @@ def bench_append() -> list[str]:
 
 def bench_removal_scaling() -> list[str]:
     """remove() and eviction cost against content length: 30 fps video, a keyframe every 2 s."""
+    import gc
     from fractions import Fraction
 
-    from msecli.mse.media_source import MediaSource
     from msecli.mse.profiles import SPEC
     from msecli.mse.track_buffer import CodedFrame, TrackBuffer
-    from msecli.sim.element import Element
-    from msecli.sim.host import WindowHost
-    from msecli.sim.loop import EventLoop
-
-    import gc
+    from msecli.sim.host import attached_window_media_source
 
     lines = ["removal scaling (synthetic 30 fps video, 2 s GOPs; remove 2 s / evict the first GOP; stored frames "
              "gc.freeze()d so CPython's cyclic GC does not rescan them):"]  # fmt: skip
     for minutes in (10, 60, 240):
-        loop, element = EventLoop(), Element()
-        host = WindowHost(loop, element)
-        ms = MediaSource(host, SPEC)
-        host.media_source = element.media_source = ms
-        loop.queue(ms.attach)
-        loop.run_until_idle()
+        _, element, _, ms = attached_window_media_source(SPEC)
         sb = ms.add_source_buffer('video/mp4; codecs="avc1.64001e"')
         track = TrackBuffer(1, "video", "avc1.64001e")
         count = minutes * 60 * 30

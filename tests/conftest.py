@@ -1,10 +1,9 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
-
-import os
 
 import pytest
 from hypothesis import settings

@@ -8,11 +8,8 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from msecli.mse.media_source import MediaSource
 from msecli.mse.profiles import CHROMIUM, SPEC
-from msecli.sim.element import Element
-from msecli.sim.host import WindowHost
-from msecli.sim.loop import EventLoop
+from msecli.sim.host import attached_window_media_source
 from msecli.timeline.ranges import TimeRanges
 from tests.media import SAMPLES, load_manifest
 from tests.mutations import mutated
@@ -55,12 +52,7 @@ def test_time_ranges_algebra(a_spans, b_spans, c_spans):
 
 
 def open_media_source(profile=SPEC):
-    loop, element = EventLoop(), Element()
-    host = WindowHost(loop, element)
-    ms = MediaSource(host, profile)
-    host.media_source, element.media_source = ms, ms
-    loop.queue(ms.attach)
-    loop.run_until_idle()
+    loop, _, _, ms = attached_window_media_source(profile)
     return loop, ms
 
 

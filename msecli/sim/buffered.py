@@ -10,27 +10,18 @@ from msecli.errors import InputError
 from msecli.formats import bytestream
 from msecli.inspect import Source, mapped
 from msecli.mse.errors import DOMException
-from msecli.mse.media_source import MediaSource
 from msecli.mse.profiles import PROFILES
-from msecli.sim.element import Element
-from msecli.sim.host import WindowHost
-from msecli.sim.loop import EventLoop
+from msecli.sim.host import attached_window_media_source
 from msecli.timeline.ranges import TimeRanges
 
 
 def buffered_report(sources: list[Source], profile_name: str, manifest_types: dict[str, str],
                     quota: tuple[int, int] | None = None) -> dict[str, Any]:  # fmt: skip
     """`quota`: (audio, video) bytes per SourceBuffer instead of the profile's."""
-    loop, element = EventLoop(), Element()
-    host = WindowHost(loop, element)
     profile = PROFILES[profile_name]
     if quota is not None:
         profile = dataclasses.replace(profile, audio_quota=quota[0], video_quota=quota[1])
-    media_source = MediaSource(host, profile)
-    host.media_source = media_source
-    element.media_source = media_source
-    loop.queue(media_source.attach)
-    loop.run_until_idle()
+    loop, element, host, media_source = attached_window_media_source(profile)
     groups: dict[str, list[Path]] = {}
     for source in sources:
         groups.setdefault(source.group, []).append(source.path)

@@ -6,7 +6,9 @@ from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
-from msecli.sim.element import Element
+from msecli.mse.media_source import MediaSource
+from msecli.mse.profiles import Profile
+from msecli.sim.element import NETWORK_LOADING, Element
 from msecli.sim.loop import EventLoop
 
 
@@ -40,3 +42,16 @@ class WindowHost:
 
     def media_time(self) -> Fraction:
         return self.element.current_time
+
+
+def attached_window_media_source(profile: Profile, *, in_worker: bool = False) -> tuple[EventLoop, Element, WindowHost, MediaSource]:
+    """A MediaSource attached to a fresh element on one loop, run until `sourceopen` has fired (§2.8.1)."""
+    loop, element = EventLoop(), Element()
+    host = WindowHost(loop, element)
+    media_source = MediaSource(host, profile, in_worker=in_worker)
+    host.media_source = element.media_source = media_source
+    element.network_state = NETWORK_LOADING
+    element.fire("loadstart")
+    loop.queue(media_source.attach)
+    loop.run_until_idle()
+    return loop, element, host, media_source

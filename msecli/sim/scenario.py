@@ -16,9 +16,7 @@ from msecli.mse.errors import InvalidStateError
 from msecli.mse.media_source import MediaSource
 from msecli.mse.profiles import PROFILES, Profile
 from msecli.mse.source_buffer import SourceBuffer
-from msecli.sim.element import NETWORK_LOADING, Element
-from msecli.sim.host import WindowHost
-from msecli.sim.loop import EventLoop
+from msecli.sim.host import attached_window_media_source
 from msecli.timeline.time import from_idl_double
 
 OPS: dict[str, tuple[set[str], set[str]]] = {  # op -> (required fields, optional fields)
@@ -120,27 +118,18 @@ class Runner:
         if quota is not None:  # [audio bytes, video bytes] per SourceBuffer
             profile = dataclasses.replace(profile, audio_quota=int(quota[0]), video_quota=int(quota[1]))
         self.script = script
-        self.loop = EventLoop()
-        self.element = Element()
-        self.host = WindowHost(self.loop, self.element)
-        self.ms = MediaSource(self.host, profile, in_worker=script.context == "worker")
-        self.host.media_source = self.ms
+        self.profile = profile
         self.buffers: dict[str, SourceBuffer] = {}
         self.order: list[str] = []
         self.element_events_seen = 0
 
     def run(self) -> dict[str, Any]:
-        self._attach()
+        self.loop, self.element, self.host, self.ms = attached_window_media_source(
+            self.profile, in_worker=self.script.context == "worker"
+        )
         initial = self._record(None, None, True, None, None)
         steps = [self._step(i, step) for i, step in enumerate(self.script.steps)]
         return {"name": self.script.name, "context": self.script.context, "initial": initial, "steps": steps}
-
-    def _attach(self) -> None:
-        self.element.media_source = self.ms
-        self.element.network_state = NETWORK_LOADING
-        self.element.fire("loadstart")
-        self.loop.queue(self.ms.attach)
-        self.loop.run_until_idle()
 
     def _step(self, index: int, step: dict[str, Any]) -> dict[str, Any]:
         ok, exception, value = True, None, None
