@@ -201,20 +201,21 @@ def frames_report(tracks: list[TrackFrames], track_filter: str | None) -> dict[s
             continue
         frames = concat(track.frames)
         scale = info.timescale or 1
+        columns = zip(*(frames[name].tolist() for name in ("dts", "pts", "duration", "size", "offset", "key")))
         rows = [
             {
                 "index": i,
-                "dts": round(int(f["dts"]) / scale, 6),
-                "pts": round(int(f["pts"]) / scale, 6),
-                "duration": round(int(f["duration"]) / scale, 6),
-                "dts_ticks": int(f["dts"]),
-                "pts_ticks": int(f["pts"]),
-                "duration_ticks": int(f["duration"]),
-                "size": int(f["size"]),
-                "offset": int(f["offset"]),
-                "key": bool(f["key"]),
+                "dts": round(dts / scale, 6),
+                "pts": round(pts / scale, 6),
+                "duration": round(duration / scale, 6),
+                "dts_ticks": dts,
+                "pts_ticks": pts,
+                "duration_ticks": duration,
+                "size": size,
+                "offset": offset,
+                "key": key,
             }
-            for i, f in enumerate(frames)
+            for i, (dts, pts, duration, size, offset, key) in enumerate(columns)
         ]
         out.append({
             "id": info.id,
