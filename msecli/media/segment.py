@@ -57,13 +57,14 @@ class SegmentResult:
 
 
 def segment(input_path: Path, out_dir: Path, options: SegmentOptions, *, force: bool = False,
-            progress: Progress | None = None) -> SegmentResult:  # fmt: skip
-    """Segment `input_path` into `out_dir`, which appears only once everything is written."""
+            progress: Progress | None = None, source_name: str | None = None) -> SegmentResult:  # fmt: skip
+    """Segment `input_path` into `out_dir`, which appears only once everything is written.
+    `source_name` is what the manifest calls the input (default: its file name)."""
     source = open_source(input_path)
     try:
         if options.reencode:
             return _segment_reencoded(source, out_dir, options, force, progress)
-        job = _Job(source, options)
+        job = _Job(source, options, source_name or input_path.name)
         try:
             with staged_output(out_dir, force) as staging:
                 result = job.run(staging.write, progress)
@@ -87,11 +88,7 @@ def _segment_reencoded(source: Source, out_dir: Path, options: SegmentOptions, f
         intermediate = Path(scratch) / f"{source.path.stem}{suffix}"
         reencode(source, tracks, containers, options.duration, intermediate, progress)
         plain = dataclasses.replace(options, reencode=False, tracks=None)
-        result = segment(intermediate, out_dir, plain, force=force)
-    result.manifest.source = source.path.name
-    manifest_path = out_dir / "manifest.json"
-    manifest_path.write_text(result.manifest.to_json())
-    return result
+        return segment(intermediate, out_dir, plain, force=force, source_name=source.path.name)
 
 
 Row = tuple  # (pts, dts, keyframe, duration, payload, discard padding ns): one packet, as read
@@ -122,8 +119,9 @@ class _TrackState:
 
 
 class _Job:
-    def __init__(self, source: Source, options: SegmentOptions) -> None:
+    def __init__(self, source: Source, options: SegmentOptions, source_name: str) -> None:
         self.source = source
+        self.source_name = source_name
         self.options = options
         self.notes = list(source.ignored)
         selected = select_tracks(source, options.tracks)
@@ -189,7 +187,7 @@ class _Job:
             progress(float(duration), float(duration))
         self._note_long_gops()
         manifest = Manifest(
-            source=self.source.path.name,
+            source=self.source_name,
             duration=seconds(float(duration)),
             timelineOffset=seconds(float(self.timeline_offset)),
             tracks=entries,
