@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from fractions import Fraction
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from msecli.mse.profiles import CHROMIUM, SPEC
@@ -86,6 +86,7 @@ def removal_case(segmented, name, kind):
 
 @settings(max_examples=100, deadline=None)
 @given(st.fractions(0, 10, max_denominator=100), st.fractions(0, 10, max_denominator=100))
+@example(Fraction(0), Fraction(8, 5))  # 1.6 is an AAC frame boundary; the double 1.6 is just past it
 def test_remove_takes_exactly_the_frames_it_should(segmented, a, b):
     if a == b:
         return
@@ -95,7 +96,8 @@ def test_remove_takes_exactly_the_frames_it_should(segmented, a, b):
         loop, sb = buffer_with(out, track, range(len(track["segments"])))
         (buffer,) = sb.track_buffers.values()
         before = list(buffer.frames)
-        next_key = min((f.pts for f in before if f.key and f.pts >= b), default=Fraction(10**9))
+        # remove() gets doubles: the page's 1.6 is a little above 8/5, so compare with what it passed.
+        next_key = min((f.pts for f in before if f.key and f.pts >= Fraction(float(b))), default=Fraction(10**9))
         sb.remove(float(a), float(b))
         loop.run_until_idle()
         after = buffer.frames
