@@ -263,12 +263,13 @@ def bench_removal_scaling() -> list[str]:
 
     from msecli.mse.profiles import SPEC
     from msecli.mse.track_buffer import CodedFrame, TrackBuffer
-    from msecli.sim.host import attached_window_media_source
+    from msecli.sim.page import attached_page
 
     lines = ["removal scaling (synthetic 30 fps video, 2 s GOPs; remove 2 s / evict the first GOP; stored frames "
              "gc.freeze()d so CPython's cyclic GC does not rescan them):"]  # fmt: skip
     for minutes in (10, 60, 240):
-        _, element, _, ms = attached_window_media_source(SPEC)
+        page = attached_page(SPEC)
+        element, ms = page.element, page.media_source
         sb = ms.add_source_buffer('video/mp4; codecs="avc1.64001e"')
         track = TrackBuffer(1, "video", "avc1.64001e")
         count = minutes * 60 * 30

@@ -43,7 +43,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
 ) -> None:
     """msecli: segment media for MSE, inspect segments, simulate a SourceBuffer."""
 
@@ -79,24 +81,48 @@ def _positive_seconds(value: float) -> float:
 
 @app.command()
 def segment(
-    input: Annotated[Path, typer.Argument(help="Any media file FFmpeg can demux (MP4/MOV, MKV/WebM, MPEG-TS, FLV, …).")],
+    input: Annotated[
+        Path, typer.Argument(help="Any media file FFmpeg can demux (MP4/MOV, MKV/WebM, MPEG-TS, FLV, …).")
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory to create for the manifest and segments.")],
     *,
     duration: Annotated[
-        float, typer.Option("--duration", "-d", callback=_positive_seconds,
-                            help="Target segment duration (s): a segment ends at the first keyframe at or after it.")
+        float,
+        typer.Option(
+            "--duration",
+            "-d",
+            callback=_positive_seconds,
+            help="Target segment duration (s): a segment ends at the first keyframe at or after it.",
+        ),
     ] = 4.0,
     format: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="Container: auto picks by codec (H.264/HEVC/AAC → mp4, VP8/VP9/Vorbis → webm).")
+        OutputFormat,
+        typer.Option(
+            "--format", "-f", help="Container: auto picks by codec (H.264/HEVC/AAC → mp4, VP8/VP9/Vorbis → webm)."
+        ),
     ] = OutputFormat.auto,
-    muxed: Annotated[bool, typer.Option("--muxed", help="All tracks in one init + one segment series (default: one per track).")] = False,
+    muxed: Annotated[
+        bool, typer.Option("--muxed", help="All tracks in one init + one segment series (default: one per track).")
+    ] = False,
     tracks: Annotated[
-        str | None, typer.Option("--tracks", "-t", help="Comma list of tracks to keep: ids (video, audio2), kinds, or stream indices.")
+        str | None,
+        typer.Option(
+            "--tracks", "-t", help="Comma list of tracks to keep: ids (video, audio2), kinds, or stream indices."
+        ),
     ] = None,
-    reencode: Annotated[bool, typer.Option("--reencode", help="Re-encode video with keyframes on the target grid (libx264 / libvpx-vp9).")] = False,
-    allow_truncated: Annotated[bool, typer.Option("--allow-truncated", help="Segment what a cut input holds instead of failing.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Replace OUTPUT if it exists (only once the new one is complete).")] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print manifest.json to stdout instead of the summary.")] = False,
+    reencode: Annotated[
+        bool,
+        typer.Option("--reencode", help="Re-encode video with keyframes on the target grid (libx264 / libvpx-vp9)."),
+    ] = False,
+    allow_truncated: Annotated[
+        bool, typer.Option("--allow-truncated", help="Segment what a cut input holds instead of failing.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace OUTPUT if it exists (only once the new one is complete).")
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print manifest.json to stdout instead of the summary.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")] = False,
 ) -> None:
     """Split INPUT into init + media segments (fragmented MP4/CMAF or WebM) with a manifest.
@@ -201,8 +227,13 @@ class ProfileName(str, Enum):
 def inspect_buffered(
     files: FilesArgument,
     *,
-    profile: Annotated[ProfileName, typer.Option("--profile", help="spec: the letter of MSE; chromium: as Chromium does it.")] = ProfileName.spec,
-    quota: Annotated[str | None, typer.Option("--quota", help="Per-SourceBuffer byte quota in MiB: AUDIO,VIDEO (default 12,150, Chromium's).")] = None,
+    profile: Annotated[
+        ProfileName, typer.Option("--profile", help="spec: the letter of MSE; chromium: as Chromium does it.")
+    ] = ProfileName.spec,
+    quota: Annotated[
+        str | None,
+        typer.Option("--quota", help="Per-SourceBuffer byte quota in MiB: AUDIO,VIDEO (default 12,150, Chromium's)."),
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the ranges as JSON.")] = False,
 ) -> None:
     """Buffered ranges after appending the segments in order, per SourceBuffer and for the element.
@@ -224,28 +255,158 @@ def inspect_buffered(
         stdout_console().print(buffered_view(report))
 
 
+class Clock(str, Enum):
+    virtual = "virtual"
+    realtime = "realtime"
+
+
+class ContextName(str, Enum):
+    worker = "worker"
+    window = "window"
+
+
 @app.command()
 def simulate(
-    script: Annotated[Path, typer.Option("--script", help="A scenario script (JSON) to run step by step.")],
+    path: Annotated[
+        Path | None, typer.Argument(help="A segment directory (manifest.json) or a media file.", show_default=False)
+    ] = None,
     *,
-    context: Annotated[str | None, typer.Option("--context", help="worker or window (default: the script's).")] = None,
-    media: Annotated[Path | None, typer.Option("--media", help="Directory the script's files are relative to.")] = None,
+    script: Annotated[
+        Path | None, typer.Option("--script", help="Run this scenario script (JSON) instead of the player.")
+    ] = None,
+    context: Annotated[
+        ContextName | None, typer.Option("--context", help="Where the MediaSource lives: worker (default) or window.")
+    ] = None,
+    media: Annotated[Path | None, typer.Option("--media", help="Directory a script's files are relative to.")] = None,
     profile: Annotated[ProfileName, typer.Option("--profile", help="spec or chromium.")] = ProfileName.spec,
-    json_output: Annotated[bool, typer.Option("--json", help="Print every step's record as JSON.")] = False,
+    clock: Annotated[
+        Clock,
+        typer.Option("--clock", help="virtual: as fast as possible, deterministic; realtime: paced to wall time."),
+    ] = Clock.virtual,
+    bandwidth: Annotated[str, typer.Option("--bandwidth", help="Network bandwidth, e.g. 5Mbps, 800kbps.")] = "5Mbps",
+    latency: Annotated[
+        str, typer.Option("--latency", help="Network latency before each segment's first byte, e.g. 40ms.")
+    ] = "40ms",
+    network_trace: Annotated[
+        Path | None, typer.Option("--network-trace", help="Rows of 'seconds bandwidth' instead of --bandwidth.")
+    ] = None,
+    buffer_ahead: Annotated[
+        float, typer.Option("--buffer-ahead", help="Seconds the player keeps buffered ahead of the playhead.")
+    ] = 30.0,
+    buffer_behind: Annotated[
+        float, typer.Option("--buffer-behind", help="Seconds of played media the player keeps.")
+    ] = 30.0,
+    seek: Annotated[
+        list[str] | None, typer.Option("--seek", help="T@W: seek to T s at simulated time W s (repeatable).")
+    ] = None,
+    message_latency: Annotated[
+        str, typer.Option("--message-latency", help="Time a message takes between contexts, e.g. 1ms.")
+    ] = "1ms",
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON (schema in README).")] = False,
 ) -> None:
-    """Run a scenario script step by step against a simulated MediaSource and media element.
+    """Play segments through a worker-side MediaSource, its handle transferred to a simulated main
+    thread and attached to a simulated media element; or run a scenario script (--script).
 
-    Records, after every step, what a page would observe: exceptions, events in firing order,
-    buffered ranges and states (README: "scenario scripts")."""
-    from msecli.sim.scenario import load_script, run_script
+    Reports startup delay, stalls, buffer ahead, final buffered ranges and events per context.
+    Times are simulated seconds."""
     from msecli.ui.console import stdout_console
-    from msecli.ui.scenario_report import scenario_view
 
-    result = _run(lambda: run_script(load_script(script, media, context), profile.value))
+    if (path is None) == (script is None):
+        _usage_error("give a segment directory or media file, or --script FILE (one of them)")
+    message_delay = _run(lambda: _duration_option(message_latency, "--message-latency"))
+    if script is not None:
+        from msecli.sim.scenario import load_script, run_script
+        from msecli.ui.scenario_report import scenario_view
+
+        result = _run(lambda: run_script(load_script(script, media, context.value if context else None), profile.value,
+                                         latency=message_delay, realtime=clock == Clock.realtime))  # fmt: skip
+        if json_output:
+            typer.echo(json.dumps(result))
+        else:
+            stdout_console().print(scenario_view(result))
+        return
+    assert path is not None
+    from msecli.ui.simulate_report import workload_view
+
+    options = _run(lambda: _workload_options(context, bandwidth, latency, network_trace, buffer_ahead, buffer_behind,
+                                             seek or [], message_delay, clock))  # fmt: skip
+    result = _run(lambda: _simulate_path(path, profile.value, options))
     if json_output:
         typer.echo(json.dumps(result))
     else:
-        stdout_console().print(scenario_view(result))
+        stdout_console().print(workload_view(result))
+
+
+def _usage_error(message: str) -> None:
+    from msecli.ui.console import stderr_console
+
+    stderr_console().print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    raise typer.Exit(2)
+
+
+def _duration_option(text: str, name: str) -> Fraction:
+    from msecli.errors import UsageError
+    from msecli.sim.network import parse_duration
+
+    try:
+        return parse_duration(text)
+    except UsageError as exc:
+        raise UsageError(f"{name}: {exc}") from None
+
+
+def _workload_options(context: ContextName | None, bandwidth: str, latency: str, trace: Path | None, ahead: float,
+                      behind: float, seeks: list[str], message_delay: Fraction, clock: Clock):  # type: ignore[no-untyped-def]  # fmt: skip
+    from msecli.errors import UsageError
+    from msecli.sim.network import Network, parse_rate
+    from msecli.sim.workload import WorkloadOptions
+
+    delay = _duration_option(latency, "--latency")
+    try:
+        network = (
+            Network.from_trace(trace, delay) if trace is not None else Network.constant(parse_rate(bandwidth), delay)
+        )
+    except UsageError as exc:
+        raise UsageError(f"--bandwidth: {exc}" if trace is None else str(exc)) from None
+    if not (ahead > 0 and behind >= 0):
+        raise UsageError("--buffer-ahead must be positive and --buffer-behind not negative")
+    return WorkloadOptions(context=context.value if context else "worker", network=network,
+                           buffer_ahead=Fraction(ahead), buffer_behind=Fraction(behind),
+                           seeks=[_seek_option(s) for s in seeks], latency=message_delay,
+                           realtime=clock == Clock.realtime)  # fmt: skip
+
+
+def _seek_option(text: str) -> tuple[Fraction, Fraction]:
+    from msecli.errors import UsageError
+
+    target, _, at = text.partition("@")
+    try:
+        values = Fraction(target), Fraction(at)
+    except ValueError:
+        raise UsageError(f"--seek {text!r}: expected T@W, e.g. 30@5 (seek to 30 s at simulated time 5 s)") from None
+    if min(values) < 0:
+        raise UsageError(f"--seek {text!r}: times cannot be negative")
+    return values
+
+
+def _simulate_path(path: Path, profile_name: str, options):  # type: ignore[no-untyped-def]
+    """A segment directory, or a media file segmented with `segment`'s defaults into a temporary directory."""
+    import tempfile
+
+    from msecli.errors import InputError
+    from msecli.mse.profiles import PROFILES
+    from msecli.sim.workload import plan_from_manifest, run_workload
+
+    if path.is_dir():
+        return run_workload(plan_from_manifest(path), PROFILES[profile_name], options)
+    if not path.exists():
+        raise InputError(f"{path}: no such file or directory")
+    from msecli.media.segment import SegmentOptions
+    from msecli.media.segment import segment as run_segment
+
+    with tempfile.TemporaryDirectory(prefix="msecli-simulate-") as temp:
+        out = Path(temp) / "segments"
+        run_segment(path, out, SegmentOptions())
+        return run_workload(plan_from_manifest(out), PROFILES[profile_name], options)
 
 
 def _quota(value: str | None) -> tuple[int, int] | None:

@@ -274,5 +274,3 @@ def _parse(path: Path, data: Buffer, fmt: str):  # type: ignore[no-untyped-def]
         return bytestream.parse(data, fmt)
     except ParseError as exc:
         raise ParseError(exc.reason, offset=exc.offset, path=f"{path}: {exc.path}" if exc.path else str(path)) from None
-
-

@@ -9,7 +9,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from msecli.mse.profiles import CHROMIUM, SPEC
-from msecli.sim.host import attached_window_media_source
+from msecli.sim.page import attached_page
 from msecli.timeline.ranges import TimeRanges
 from tests.media import SAMPLES, load_manifest
 from tests.mutations import mutated
@@ -52,8 +52,8 @@ def test_time_ranges_algebra(a_spans, b_spans, c_spans):
 
 
 def open_media_source(profile=SPEC):
-    loop, _, _, ms = attached_window_media_source(profile)
-    return loop, ms
+    page = attached_page(profile)
+    return page.loop, page.media_source
 
 
 def buffer_with(out, track, order, profile=SPEC):

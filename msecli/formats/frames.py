@@ -22,6 +22,8 @@ class TrackInfo:
     media_time: int = 0  # ISO BMFF edit list: PTS = CT - media_time
     defaults: dict[str, int] = field(default_factory=dict)  # trex defaults / WebM DefaultDuration (ticks)
     codec_delay: int = 0  # WebM CodecDelay, ticks
+    width: int = 0  # video: coded picture size from the sample entry / PixelWidth
+    height: int = 0
 
 
 def empty_frames() -> np.ndarray:

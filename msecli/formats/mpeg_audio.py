@@ -31,7 +31,11 @@ class FrameHeader:
     codec: str  # "mp4a.40.<AOT>" for ADTS, "mp3"/"mp2"/"mp1" for MPEG audio
 
     def same_config(self, other: FrameHeader | None) -> bool:
-        return other is not None and (self.sample_rate, self.channels, self.codec) == (other.sample_rate, other.channels, other.codec)
+        return other is not None and (self.sample_rate, self.channels, self.codec) == (
+            other.sample_rate,
+            other.channels,
+            other.codec,
+        )
 
 
 def adts_frame(data: Buffer, offset: int = 0) -> FrameHeader:
@@ -40,7 +44,9 @@ def adts_frame(data: Buffer, offset: int = 0) -> FrameHeader:
     if index >= len(ADTS_SAMPLE_RATES):
         raise ParseError(f"ADTS sampling frequency index {index} is reserved", offset=offset, path="adts")
     if header.frame_length < header.header_length:
-        raise ParseError(f"ADTS frame length {header.frame_length} is shorter than its header", offset=offset, path="adts")
+        raise ParseError(
+            f"ADTS frame length {header.frame_length} is shorter than its header", offset=offset, path="adts"
+        )
     channels = ((data[offset + 2] & 1) << 2) | (data[offset + 3] >> 6)
     aot = (data[offset + 2] >> 6) + 1
     return FrameHeader(ADTS_SAMPLE_RATES[index], channels, 1024, header.frame_length, f"mp4a.40.{aot}")
@@ -55,7 +61,9 @@ def mpeg_frame(data: Buffer, offset: int = 0) -> FrameHeader:
     layer = 4 - ((b1 >> 1) & 3)  # 1, 2, 3 (4 = reserved)
     bitrate_index, rate_index, padding = b2 >> 4, (b2 >> 2) & 3, (b2 >> 1) & 1
     if version == 1 or layer == 4 or bitrate_index in (0, 15) or rate_index == 3:
-        raise ParseError("reserved or free-format values in an MPEG audio frame header", offset=offset, path="mpeg-audio")
+        raise ParseError(
+            "reserved or free-format values in an MPEG audio frame header", offset=offset, path="mpeg-audio"
+        )
     sample_rate = MPEG1_RATES[rate_index] // {3: 1, 2: 2, 0: 4}[version]
     table = layer - 1 if version == 3 else (3 if layer == 1 else 4)
     bitrate = BITRATES[table][bitrate_index] * 1000

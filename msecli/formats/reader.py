@@ -23,7 +23,9 @@ class Reader:
 
     def need(self, count: int, what: str = "field") -> None:
         if count < 0 or self.position + count > self.end:
-            raise ParseError(f"{what} needs {count} bytes, box has {self.remaining}", offset=self.position, path=self.path)
+            raise ParseError(
+                f"{what} needs {count} bytes, box has {self.remaining}", offset=self.position, path=self.path
+            )
 
     def skip(self, count: int) -> None:
         self.need(count)

@@ -116,4 +116,3 @@ def sample_description(stream: av.stream.Stream, packet: av.Packet, payload: byt
     if converter.stsd is None:
         raise RuntimeError("FFmpeg's MP4 muxer wrote no stsd")
     return converter.stsd
-

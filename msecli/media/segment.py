@@ -137,7 +137,9 @@ class _Job:
         self.tracks: dict[int, _TrackState] = {}
         for track in selected:
             spec = TrackSpec(track.id, track.kind, timescales[track.id])
-            output = OutputTrack(spec, containers[track.id], codecs="", webm_timestamp_shift=webm_shifts.get(track.id, 0))
+            output = OutputTrack(
+                spec, containers[track.id], codecs="", webm_timestamp_shift=webm_shifts.get(track.id, 0)
+            )
             self.tracks[track.stream_index] = _TrackState(
                 source=track,
                 output=output,
@@ -155,6 +157,7 @@ class _Job:
     @staticmethod
     def containers_for(selected: list[SourceTrack], options: SegmentOptions) -> dict[str, str]:
         """Each track's output container; with --reencode, video counts as what it will become."""
+
         def codec(track: SourceTrack) -> str:
             if options.reencode and track.kind == "video":
                 return "vp9" if options.format == "webm" else "h264"
@@ -200,7 +203,9 @@ class _Job:
         if len(empty) == len(self.tracks):
             raise InputError(f"{self.source.path}: no audio or video packets could be read")
         for state in empty:
-            self.notes.append(f"the {state.source.id} track (stream {state.source.stream_index}) holds no packets: left out")
+            self.notes.append(
+                f"the {state.source.id} track (stream {state.source.stream_index}) holds no packets: left out"
+            )
         outputs = {id(s.output) for s in empty}
         for group in groups:
             group.tracks = [t for t in group.tracks if id(t) not in outputs]
@@ -298,7 +303,9 @@ class _Job:
         if state.decode_timestamps is not None:
             pts = packet.pts if packet.pts is not None else packet.dts
             if pts is None:
-                raise InputError(f"{self.source.path}: a {state.source.id} packet at byte {packet.pos} has no timestamp")
+                raise InputError(
+                    f"{self.source.path}: a {state.source.id} packet at byte {packet.pos} has no timestamp"
+                )
             for ready, dts in state.decode_timestamps.push(packet, pts):
                 self._slow_row(state, ready, dts)
         else:
@@ -334,7 +341,9 @@ class _Job:
         if state.output.container == "webm":
             dts = pts
         elif None in dts_list:
-            dts = self._ticks(state, np.array([d if d is not None else p for p, d in zip(pts_list, dts_list)], np.int64))
+            dts = self._ticks(
+                state, np.array([d if d is not None else p for p, d in zip(pts_list, dts_list)], np.int64)
+            )
         else:
             dts = self._ticks(state, np.array(dts_list, dtype=np.int64))
         own = np.array([d or 0 for d in durations], dtype=np.int64)

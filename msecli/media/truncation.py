@@ -100,7 +100,7 @@ def mpegts_shortfall(data: Buffer, size: int) -> str | None:
     for offset in range(start, size, TS_PACKET):
         if data[offset] != 0x47:
             return None  # not plain 188-byte packets (M2TS, FEC): no opinion
-        flags, = struct.unpack_from(">H", data, offset + 1)
+        (flags,) = struct.unpack_from(">H", data, offset + 1)
         pid = flags & 0x1FFF
         control = data[offset + 3]
         payload = offset + 4

@@ -18,8 +18,7 @@ class Host(Protocol):
     def mirror(self, steps: Callable[[Any], None]) -> None:
         """Mirror if necessary (§2.9): run `steps(element)` on the Window (now, for a Window MediaSource)."""
 
-    def recent_element_error(self) -> bool:
-        ...
+    def recent_element_error(self) -> bool: ...
 
     def media_time(self) -> Fraction:
         """The element's currentTime as this context last heard it."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from msecli.mse import types
 from msecli.mse.enums import ReadyState
 from msecli.mse.errors import IDLTypeError, InvalidStateError, NotFoundError, NotSupportedError, QuotaExceededError
+from msecli.mse.handle import MediaSourceHandle
 from msecli.mse.host import Host
 from msecli.mse.profiles import SPEC, Profile
 from msecli.timeline.ranges import EMPTY, TimeRanges
@@ -35,6 +36,19 @@ class MediaSource:
         self.live_seekable_range: tuple[Time, Time] | None = None  # [[live seekable range]]
         self.has_ever_been_attached = False
         self.reached_metadata = False  # chromium: no SourceBuffer can be added after HAVE_METADATA
+        self._handle: MediaSourceHandle | None = None
+
+    can_construct_in_dedicated_worker = True  # IDL: MediaSource.canConstructInDedicatedWorker (static)
+
+    @property
+    def handle(self) -> MediaSourceHandle:
+        """IDL: handle (§2.7). [SameObject], created on first read; DedicatedWorker only (on a Window the
+        member does not exist; Chromium throws NotSupportedError if it is reached there)."""
+        if not self.in_worker:
+            raise NotSupportedError("MediaSource.handle is only available in a dedicated worker")
+        if self._handle is None:
+            self._handle = MediaSourceHandle(self)
+        return self._handle
 
     # Attributes
 
@@ -226,21 +240,29 @@ class MediaSource:
         return intersection
 
     def seekable(self) -> TimeRanges:
-        duration = self._duration
-        if self.ready_state == ReadyState.CLOSED or duration is None:
+        if self.ready_state == ReadyState.CLOSED:
             return EMPTY
-        if duration == INF:
-            buffered = self.buffered()
-            if self.live_seekable_range is not None:
-                start, end = self.live_seekable_range
-                if buffered:
-                    start, end = min(start, buffered.start(0)), max(end, buffered.highest_end)
-                return TimeRanges([(start, end)])
-            if not buffered:
-                return EMPTY
-            return TimeRanges([(Fraction(0), buffered.highest_end)])
-        return TimeRanges([(Fraction(0), duration)]) if duration > 0 else EMPTY
+        return seekable_ranges(self._duration, self.live_seekable_range, self.buffered())
 
     @property
     def duration_value(self) -> Time | None:
         return self._duration
+
+
+def seekable_ranges(
+    duration: Time | None, live_seekable_range: tuple[Time, Time] | None, buffered: TimeRanges
+) -> TimeRanges:
+    """HTMLMediaElement.seekable with a MediaSource attached (§9.3 step 3), from the duration (None = NaN),
+    the live seekable range and the element's buffered. A worker attachment runs it on the posted values."""
+    if duration is None:
+        return EMPTY
+    if duration == INF:
+        if live_seekable_range is not None:
+            start, end = live_seekable_range
+            if buffered:
+                start, end = min(start, buffered.start(0)), max(end, buffered.highest_end)
+            return TimeRanges([(start, end)])
+        if not buffered:
+            return EMPTY
+        return TimeRanges([(Fraction(0), buffered.highest_end)])
+    return TimeRanges([(Fraction(0), duration)]) if duration > 0 else EMPTY

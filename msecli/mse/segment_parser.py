@@ -120,7 +120,9 @@ class IsoBmffParser(SegmentParser):
         frames: list[tuple[int, CodedFrame]] = []
         for track_id, table in fragments.fragment_frames(node, self.tracks).items():
             if len(table) and int((table["offset"] + table["size"]).max()) > mdat.end:
-                raise ParseError("the mdat does not hold all the samples the trun lists", offset=mdat.offset, path="mdat")
+                raise ParseError(
+                    "the mdat does not hold all the samples the trun lists", offset=mdat.offset, path="mdat"
+                )
             scale = self.tracks[track_id].timescale
             frames.extend((track_id, _frame(row, scale)) for row in table)
         return Media(mdat.end, frames)
@@ -216,7 +218,9 @@ class WebmParser(SegmentParser):
         frames: list[tuple[int, CodedFrame]] = []
         for track, table in tables.items():
             if track not in self.tracks:
-                raise ParseError(f"block for track {track}, which the init segment does not have", offset=0, path="Cluster")
+                raise ParseError(
+                    f"block for track {track}, which the init segment does not have", offset=0, path="Cluster"
+                )
             if len(table) > 1:
                 self._saw_duration(track, int(table["duration"][:-1].max()))
             if len(table) and table["duration"][-1] == 0:  # the last block, with no duration anywhere
@@ -329,4 +333,3 @@ def parser_for(mime_type: str) -> SegmentParser:
     if essence in ("audio/aac", "audio/mpeg"):
         return MpegAudioParser(adts=essence == "audio/aac")
     return WebmParser() if essence.endswith("/webm") else IsoBmffParser()
-

@@ -297,7 +297,10 @@ class SourceBuffer:
 
     def _may_parse_media(self) -> bool:
         """§5.4 step 6.1."""
-        if not self.first_initialization_segment_received_flag or self.pending_initialization_segment_for_change_type_flag:
+        if (
+            not self.first_initialization_segment_received_flag
+            or self.pending_initialization_segment_for_change_type_flag
+        ):
             self.append_error()
             return False
         return True
@@ -384,7 +387,9 @@ class SourceBuffer:
                     if kind in ("audio", "video"):
                         active_track_flag = True
             if active_track_flag and self not in ms.active_source_buffers:  # 5.5
-                ms.active_source_buffers = [sb for sb in ms.source_buffers if sb in ms.active_source_buffers or sb is self]
+                ms.active_source_buffers = [
+                    sb for sb in ms.source_buffers if sb in ms.active_source_buffers or sb is self
+                ]
                 self.host.queue_event("activeSourceBuffers", "addsourcebuffer")
             self.first_initialization_segment_received_flag = True  # 5.6
             self.first_init_tracks = kinds
@@ -482,7 +487,9 @@ class SourceBuffer:
         replacement: CodedFrame | None = None
         # 13. Overlap with an existing frame, at the start of a coded frame group.
         if track_buffer.last_decode_timestamp is None and track_buffer.frames:
-            for existing in track_buffer.frames_starting_in(pts - track_buffer.max_frame_duration, pts + ONE_MICROSECOND):
+            for existing in track_buffer.frames_starting_in(
+                pts - track_buffer.max_frame_duration, pts + ONE_MICROSECOND
+            ):
                 if existing.pts <= pts < existing.end:
                     if track_buffer.kind == "audio":
                         removed, replacement = self._audio_splice(existing, pts)
@@ -602,7 +609,9 @@ class SourceBuffer:
 
     def _quota(self) -> int:
         kinds = {t.kind for t in self.track_buffers.values()}
-        return sum(self.profile.quota(k) for k in kinds) or self.profile.quota("video" if "video" in self.type else "audio")
+        return sum(self.profile.quota(k) for k in kinds) or self.profile.quota(
+            "video" if "video" in self.type else "audio"
+        )
 
     # What scenario records show
 

@@ -79,6 +79,10 @@ class TrackBuffer:
         if self._ranges is not None:
             _merge_in(self._ranges, frame.pts, frame.span_end, self._ranges_gap)
 
+    def frames_presented_between(self, start: Time, end: Time) -> int:
+        """How many frames have a presentation timestamp in [start, end)."""
+        return bisect.bisect_left(self._pts, end) - bisect.bisect_left(self._pts, start)
+
     def has_pts_in(self, start: Time, end: Time) -> bool:
         if not self._pts or start > self._pts[-1]:  # after everything buffered: the usual case
             return False

@@ -125,7 +125,9 @@ class Group:
             for track in self.tracks:
                 assert track.mp4 is not None
                 init_tracks.append(
-                    dataclasses.replace(track.mp4, track_id=self._track_number(track), media_time=self.media_time(track))
+                    dataclasses.replace(
+                        track.mp4, track_id=self._track_number(track), media_time=self.media_time(track)
+                    )
                 )
             return fmp4.init_segment(init_tracks, duration)
         webm_tracks = [dataclasses.replace(t.webm, number=self._track_number(t)) for t in self.tracks if t.webm]

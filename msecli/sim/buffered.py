@@ -11,7 +11,7 @@ from msecli.formats import bytestream
 from msecli.inspect import Source, mapped
 from msecli.mse.errors import DOMException
 from msecli.mse.profiles import PROFILES
-from msecli.sim.host import attached_window_media_source
+from msecli.sim.page import attached_page
 from msecli.timeline.ranges import TimeRanges
 
 
@@ -21,7 +21,8 @@ def buffered_report(sources: list[Source], profile_name: str, manifest_types: di
     profile = PROFILES[profile_name]
     if quota is not None:
         profile = dataclasses.replace(profile, audio_quota=quota[0], video_quota=quota[1])
-    loop, element, host, media_source = attached_window_media_source(profile)
+    page = attached_page(profile)
+    loop, element, host, media_source = page.loop, page.element, page.attachment, page.media_source
     groups: dict[str, list[Path]] = {}
     for source in sources:
         groups.setdefault(source.group, []).append(source.path)

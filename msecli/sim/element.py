@@ -1,118 +1,460 @@
-"""A simulated HTMLMediaElement, as far as scenario scripts need it: readyState from the buffered
-data around currentTime (§10.1), duration, errors from endOfStream, and its events in firing order.
-(Playback, stalls and seeking in full come with the simulate issue.)"""
+"""A simulated HTMLMediaElement on the Window (mse-notes §10): srcObject/src and the load algorithm,
+networkState, readyState from the buffered data around currentTime, play()/pause(), playbackRate,
+seeking, a playback clock that advances only over buffered data, waiting/stalls, ended, and the
+events in firing order (with Chromium's order where HTML leaves it open)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from msecli.mse.enums import HMEReadyState, ReadyState
+from msecli.mse.enums import HMEReadyState
+from msecli.sim.loop import EventLoop, Timer
 from msecli.timeline.ranges import EMPTY, TimeRanges
-from msecli.timeline.time import INF, Time
+from msecli.timeline.time import INF, Time, from_idl_double
+
+if TYPE_CHECKING:
+    from msecli.sim.attachment import EventLog
 
 NETWORK_EMPTY, NETWORK_IDLE, NETWORK_LOADING, NETWORK_NO_SOURCE = range(4)
 MEDIA_ERR_NETWORK, MEDIA_ERR_DECODE, MEDIA_ERR_SRC_NOT_SUPPORTED = 2, 3, 4
-ENOUGH_AHEAD = Fraction(3)  # seconds buffered ahead that count as "enough" (a UA heuristic)
+ENOUGH_AHEAD = Fraction(3)  # seconds buffered ahead that count as "enough" (a UA heuristic, §10.3)
+TIMEUPDATE_INTERVAL = Fraction(1, 4)  # Chromium fires timeupdate every 250 ms while playing
+UNREPORTED = ("timeupdate", "progress", "suspend", "stalled")
+
+
+class Source(Protocol):
+    """What the element reads from its attachment (WindowAttachment or WorkerAttachment)."""
+
+    element: Any
+
+    def open(self) -> None: ...
+    def detach(self) -> None: ...
+    def buffered(self) -> TimeRanges: ...
+    def playable(self) -> TimeRanges: ...
+    def seekable(self) -> TimeRanges: ...
+    def media_source_ended(self) -> bool: ...
+    def time_update(self, time: Fraction) -> None: ...
+    def element_errored(self) -> None: ...
+    def video_frames_between(self, start: Time, end: Time) -> int: ...
+
+
+@dataclass
+class PlaybackStats:
+    first_playing: Fraction | None = None  # simulated time of the first `playing`
+    stalls: list[list[Fraction]] = field(default_factory=list)  # [start, end or None]
+    total_video_frames: int = 0
+    dropped_video_frames: int = 0
 
 
 class Element:
-    def __init__(self) -> None:
+    def __init__(self, loop: EventLoop | None = None, name: str = "video", log: EventLog | None = None) -> None:
+        self.loop = loop if loop is not None else EventLoop()
+        self.name = name
+        self.log = log
+        self.resolve: Callable[[Any], tuple[Source | None, str | None]] | None = None  # provider -> (source, failure)
         self.ready_state = HMEReadyState.HAVE_NOTHING
         self.network_state = NETWORK_EMPTY
-        self.current_time: Fraction = Fraction(0)
         self.duration: float = math.nan
         self.paused = True
         self.seeking = False
-        self.ended = False
+        self.playback_rate = Fraction(1)
         self.error: dict[str, Any] | None = None
         self.video_width = 0
         self.video_height = 0
         self.events: list[str] = []
-        self.media_source: Any = None  # the attached MediaSource (read for buffered/seekable)
+        self.listeners: list[Callable[[str], None]] = []  # the page's event handlers
+        self.source: Source | None = None
+        self.src_object: Any = None
         self.all_data = False
+        self.stats = PlaybackStats()
         self._loaded_data = False
+        self._position = Fraction(0)  # the official playback position when _anchor is None
+        self._anchor: Fraction | None = None  # simulated time at which playback last resumed from _position
+        self._wake: Timer | None = None
+        self._next_timeupdate: Fraction = Fraction(0)
+        self.stop_at: Fraction | None = None  # scripted "play until": pause on reaching it
+
+    # Events
 
     def fire(self, event: str) -> None:
         self.events.append(event)
+        if self.log is not None:
+            self.log.add(self.loop.now, self.loop.name, self.name, event)
+        for listener in list(self.listeners):
+            listener(event)
 
-    # Called by the core through mirror-if-necessary
+    # currentTime and the playback clock
+
+    @property
+    def current_time(self) -> Fraction:
+        if self._anchor is None:
+            return self._position
+        return self._position + (self.loop.now - self._anchor) * self.playback_rate
+
+    @current_time.setter
+    def current_time(self, value: Fraction) -> None:  # direct placement (duration clamping), not a seek
+        self._settle()
+        self._position = value
+        self._reschedule()
+
+    @property
+    def ended(self) -> bool:
+        """HTML "ended playback", direction forwards: at the end of a known duration."""
+        return (self.ready_state >= HMEReadyState.HAVE_METADATA and not math.isnan(self.duration)
+                and self.current_time >= from_idl_double(self.duration))  # fmt: skip
+
+    def potentially_playing(self) -> bool:
+        return (not self.paused and not self.ended and self.error is None and not self.seeking
+                and self.ready_state >= HMEReadyState.HAVE_FUTURE_DATA)  # fmt: skip
+
+    def _settle(self) -> None:
+        """Fold elapsed playback into _position, counting the video frames presented on the way."""
+        if self._anchor is not None:
+            now_position = self.current_time
+            if self.source is not None and now_position > self._position:
+                self.stats.total_video_frames += self.source.video_frames_between(self._position, now_position)
+            self._position = now_position
+            self._anchor = self.loop.now
+
+    def _reschedule(self) -> None:
+        """After any change: restart or stop the clock, and wake at the next thing that can happen."""
+        self._settle()
+        self.loop.cancel(self._wake)
+        self._wake = None
+        if not self.potentially_playing():
+            self._anchor = None
+            return
+        if self._anchor is None:
+            self._anchor = self.loop.now
+            self._next_timeupdate = self.loop.now + TIMEUPDATE_INTERVAL
+        stop = self._stop_position()
+        until_stop = (stop - self._position) / self.playback_rate
+        delay = min(until_stop, max(self._next_timeupdate - self.loop.now, Fraction(0)))
+        self._wake = self.loop.queue(self._on_wake, delay, background=True)
+
+    def _stop_position(self) -> Fraction:
+        """Where playback must stop on its own: the end of playable data, the duration, a scripted stop."""
+        stops = []
+        span = self._playable_span()
+        if span is not None:
+            stops.append(span[1])
+        if not math.isnan(self.duration) and self.duration != math.inf:
+            stops.append(from_idl_double(self.duration))
+        if self.stop_at is not None and self.stop_at > self._position:
+            stops.append(self.stop_at)
+        stop = min(stops, default=self._position)
+        return Fraction(stop) if stop != INF else self._position
+
+    def _playable_span(self) -> tuple[Time, Time] | None:
+        if self.source is None:
+            return None
+        position = self._position
+        for start, end in self.source.playable().spans():
+            if start <= position <= end:
+                return start, end
+        return None
+
+    def _on_wake(self) -> None:
+        self._wake = None
+        self._settle()
+        if self.loop.now >= self._next_timeupdate:
+            self._next_timeupdate = self.loop.now + TIMEUPDATE_INTERVAL
+            self._time_update()
+        if self.stop_at is not None and self._position >= self.stop_at:
+            self.stop_at = None
+            self.pause()
+            return
+        if self.ended:
+            self._reached_end()
+            return
+        self.monitor()
+        if self.potentially_playing() and self.stop_at is None and self._stop_position() <= self._position:
+            self._set_ready_state(HMEReadyState.HAVE_CURRENT_DATA)  # nothing more to play here: a stall
+        self._reschedule()
+
+    def _time_update(self) -> None:
+        self.fire("timeupdate")
+        if self.source is not None:
+            self.source.time_update(self.current_time)
+
+    def _reached_end(self) -> None:
+        """HTML: on reaching the end (forwards): timeupdate; if not paused, pause; then ended."""
+        self._time_update()
+        if not self.paused:
+            self.paused = True
+            self.fire("pause")
+        self.fire("ended")
+        self._reschedule()
+
+    # Methods and setters a page uses
+
+    def play(self) -> None:
+        """HTML internal play steps."""
+        if self.ended:
+            self.seek(Fraction(0))
+        if self.paused:
+            self.paused = False
+            self.fire("play")
+            if self.ready_state <= HMEReadyState.HAVE_CURRENT_DATA:
+                self.fire("waiting")
+                self._stall_started()
+            else:
+                self._notify_playing()
+        self._reschedule()
+
+    def pause(self) -> None:
+        if not self.paused:
+            self._settle()
+            self.paused = True
+            self._time_update()
+            self.fire("pause")
+        self._reschedule()
+
+    def set_playback_rate(self, rate: float) -> None:
+        self._settle()
+        self.playback_rate = Fraction(rate)
+        self.fire("ratechange")
+        self._reschedule()
+
+    def set_current_time(self, value: float) -> None:
+        """The currentTime setter: before metadata, the default playback start position; else a seek."""
+        if self.ready_state == HMEReadyState.HAVE_NOTHING:
+            start = from_idl_double(value)
+            self._position = Fraction(start) if start != INF else Fraction(0)
+            return
+        self.seek(from_idl_double(value))
+
+    def seek(self, target: Time) -> None:
+        """HTML seek with the MSE extension (§10.2)."""
+        self._settle()
+        duration = from_idl_double(self.duration) if not math.isnan(self.duration) else INF
+        target = max(Fraction(0), min(Fraction(target) if target != INF else Fraction(0), duration))  # type: ignore[arg-type]
+        seekable = self.source.seekable() if self.source is not None else EMPTY
+        if seekable and not seekable.contains(target) and seekable.highest_end != target:
+            target = _nearest(seekable, target)
+        was_playing = self.potentially_playing()
+        self.seeking = True
+        self._position = Fraction(target)
+        self._anchor = None
+        self.fire("seeking")
+        if self.source is not None:
+            self.source.time_update(self._position)
+        if not self._buffered_at(self._position):
+            if self.ready_state > HMEReadyState.HAVE_METADATA:
+                self.ready_state = HMEReadyState.HAVE_METADATA
+                if was_playing:
+                    self.fire("waiting")
+            self._reschedule()
+            return  # wait for an append to raise readyState (media_source_changed)
+        self.loop.queue(self.monitor)  # the decoders are reset and refilled; the seek completes in a later task
+        self._reschedule()
+
+    def _buffered_at(self, position: Fraction) -> bool:
+        """Is there media data for this position (the "ended" rule makes the very end count)?"""
+        if self.source is None:
+            return False
+        playable = self.source.playable()
+        at_end = bool(playable) and self.source.media_source_ended() and position == playable.highest_end
+        return playable.contains(position) or at_end
+
+    def _finish_seek(self) -> None:
+        self.seeking = False
+        self._time_update()
+        self.fire("seeked")
+
+    def get_video_playback_quality(self) -> dict[str, int]:
+        self._settle()
+        return {"totalVideoFrames": self.stats.total_video_frames,
+                "droppedVideoFrames": self.stats.dropped_video_frames, "corruptedVideoFrames": 0}  # fmt: skip
+
+    # The load algorithm, resource selection and the MSE attach (§2.8)
+
+    def set_source(self, provider: Any) -> None:
+        """srcObject = provider (or src = an object URL): the load algorithm, then resource selection;
+        the attach checks (§2.8.1) run asynchronously, in the resource fetch."""
+        self.load_algorithm()
+        self.src_object = provider
+        if provider is None:
+            self.network_state = NETWORK_EMPTY
+            return
+        self.network_state = NETWORK_LOADING
+        self.fire("loadstart")
+        self.loop.queue(lambda: self._resource_fetch(provider))
+
+    def _resource_fetch(self, provider: Any) -> None:
+        if self.src_object is not provider:
+            return  # superseded by a later load
+        assert self.resolve is not None
+        source, failure = self.resolve(provider)
+        if failure is not None or source is None:
+            self._dedicated_media_source_failure(failure or "media data cannot be fetched")
+            return
+        self.source = source
+        source.element = self
+        source.open()
+
+    def load(self) -> None:
+        """load(): the load algorithm and resource selection again, with the same provider."""
+        self.set_source(self.src_object)
+
+    def load_algorithm(self) -> None:
+        """HTML's media element load algorithm, the parts MSE can observe."""
+        if self.network_state in (NETWORK_LOADING, NETWORK_IDLE):
+            self.fire("abort")
+        if self.network_state != NETWORK_EMPTY:
+            self.fire("emptied")
+            if self.source is not None:
+                self.source.detach()  # §2.8.2, right before NETWORK_EMPTY
+            self._settle()
+            self.network_state = NETWORK_EMPTY
+            self.source = None
+            self.ready_state = HMEReadyState.HAVE_NOTHING
+            self.paused = True
+            self.seeking = False
+            if self._position != 0:
+                self._position = Fraction(0)
+                self._time_update()
+            self.duration = math.nan
+            self.video_width = self.video_height = 0
+        self.error = None
+        self._loaded_data = False
+        self.all_data = False
+        self._reschedule()
+
+    def _dedicated_media_source_failure(self, message: str) -> None:
+        self.error = {"code": MEDIA_ERR_SRC_NOT_SUPPORTED, "message": message}
+        self.network_state = NETWORK_NO_SOURCE
+        self.fire("error")
+
+    # Called by the core through mirror if necessary
 
     def duration_changed(self, new_duration: Time) -> None:
         value = float(new_duration)
         if value == self.duration or (math.isnan(value) and math.isnan(self.duration)):
             return
+        self._settle()
         self.duration = value
         self.fire("durationchange")
-        if self.current_time > new_duration:
-            self.current_time = Fraction(new_duration) if new_duration != INF else self.current_time
+        if new_duration != INF and self._position > new_duration:
+            self._position = Fraction(new_duration)
+        self._reschedule()
 
     def new_initialization_segment(self, video: Any) -> None:
+        self._set_size(video)
         if self.ready_state > HMEReadyState.HAVE_CURRENT_DATA:
             self._set_ready_state(HMEReadyState.HAVE_METADATA)
 
     def all_initialization_segments_received(self, video: Any) -> None:
+        self._set_size(video)
         if self.ready_state == HMEReadyState.HAVE_NOTHING:
             self._set_ready_state(HMEReadyState.HAVE_METADATA)
-        self.media_source_changed()
+        self.monitor()
+
+    def _set_size(self, video: Any) -> None:
+        if video is not None and video.width and (video.width, video.height) != (self.video_width, self.video_height):
+            self.video_width, self.video_height = video.width, video.height
 
     def all_data_received(self) -> None:
         self.all_data = True
-        self.media_source_changed()
+        self.monitor()
 
     def media_source_error(self, kind: str) -> None:
         if self.ready_state == HMEReadyState.HAVE_NOTHING:
-            self.error = {"code": MEDIA_ERR_SRC_NOT_SUPPORTED, "message": f"endOfStream('{kind}') before metadata"}
-            self.network_state = NETWORK_NO_SOURCE
+            self._dedicated_media_source_failure(f"endOfStream('{kind}') before metadata")
         else:
             code = MEDIA_ERR_DECODE if kind == "decode" else MEDIA_ERR_NETWORK
             self.error = {"code": code, "message": f"endOfStream('{kind}')"}
             self.network_state = NETWORK_IDLE
-        self.fire("error")
+            self.fire("error")
+        if self.source is not None:
+            self.source.element_errored()
+        self._reschedule()
 
     def media_source_changed(self, removal: bool = False) -> None:
-        """Re-derive readyState from buffered around currentTime (§7.3 steps 2-4, §8.1 step 3.5)."""
+        self.monitor()
+
+    def source_ranges_changed(self) -> None:
+        """A worker posted new ranges: the playback clock may now run further (or less far)."""
+        self._reschedule()
+
+    def monitor(self) -> None:
+        """SourceBuffer monitoring (§10.3): readyState from the buffered data around the current position."""
         if self.ready_state == HMEReadyState.HAVE_NOTHING:
             return
+        self._settle()
         self._set_ready_state(self._ready_state_from_buffer())
+        self._reschedule()
 
     def _ready_state_from_buffer(self) -> HMEReadyState:
-        buffered = self.buffered()
-        span = buffered.range_containing(self.current_time)
+        if self.source is None:
+            return HMEReadyState.HAVE_METADATA
+        buffered = self.source.playable()
+        position = self._position
+        span = next(((s, e) for s, e in buffered.spans() if s <= position <= e), None)
         if span is None:
             return HMEReadyState.HAVE_METADATA
-        ended = self.media_source is not None and self.media_source.ready_state == ReadyState.ENDED
-        ahead = span[1] - self.current_time
-        if ahead >= ENOUGH_AHEAD or (ended and span[1] >= buffered.highest_end):
+        ended = self.source.media_source_ended()
+        ahead = span[1] - position
+        if ended and span[1] >= buffered.highest_end:
+            return HMEReadyState.HAVE_ENOUGH_DATA
+        if ahead >= ENOUGH_AHEAD:
             return HMEReadyState.HAVE_ENOUGH_DATA
         if ahead > 0:
             return HMEReadyState.HAVE_FUTURE_DATA
         return HMEReadyState.HAVE_CURRENT_DATA
 
     def _set_ready_state(self, new: HMEReadyState) -> None:
+        """Chromium's HTMLMediaElement::SetReadyState event order."""
         old = self.ready_state
-        if new == old:
+        was_playing = self.potentially_playing()
+        if new == old and not (self.seeking and new >= HMEReadyState.HAVE_CURRENT_DATA):
             return
         self.ready_state = new
+        if was_playing and new < HMEReadyState.HAVE_FUTURE_DATA:
+            self._time_update()
+            self.fire("waiting")
+            self._stall_started()
+        if self.seeking and new >= HMEReadyState.HAVE_CURRENT_DATA:
+            self._finish_seek()
         if old == HMEReadyState.HAVE_NOTHING and new >= HMEReadyState.HAVE_METADATA:
             self.fire("loadedmetadata")
         if new >= HMEReadyState.HAVE_CURRENT_DATA and not self._loaded_data:
             self._loaded_data = True
             self.fire("loadeddata")
-        if old >= HMEReadyState.HAVE_FUTURE_DATA and new <= HMEReadyState.HAVE_CURRENT_DATA and not self.paused:
-            self.fire("waiting")
-        if old < HMEReadyState.HAVE_FUTURE_DATA <= new:
+        if old <= HMEReadyState.HAVE_CURRENT_DATA and new >= HMEReadyState.HAVE_FUTURE_DATA:
             self.fire("canplay")
-            if not self.paused:
-                self.fire("playing")
+            if not self.paused and self.error is None:
+                self._notify_playing()
         if new == HMEReadyState.HAVE_ENOUGH_DATA and old < new:
             self.fire("canplaythrough")
+
+    def _notify_playing(self) -> None:
+        self.fire("playing")
+        if self.stats.first_playing is None:
+            self.stats.first_playing = self.loop.now
+        if self.stats.stalls and self.stats.stalls[-1][1] is None:
+            self.stats.stalls[-1][1] = self.loop.now
+
+    def _stall_started(self) -> None:
+        """A stall is a `waiting` after playback first started (the startup wait is the startup delay)."""
+        if self.stats.first_playing is not None and not self.seeking and not (
+                self.stats.stalls and self.stats.stalls[-1][1] is None):  # fmt: skip
+            self.stats.stalls.append([self.loop.now, None])  # type: ignore[list-item]
 
     # What a page reads
 
     def buffered(self) -> TimeRanges:
-        return self.media_source.buffered() if self.media_source is not None else EMPTY
+        return self.source.buffered() if self.source is not None else EMPTY
 
     def seekable(self) -> TimeRanges:
-        return self.media_source.seekable() if self.media_source is not None else EMPTY
+        return self.source.seekable() if self.source is not None else EMPTY
+
+
+def _nearest(ranges: TimeRanges, target: Time) -> Time:
+    """HTML: seek to the seekable position nearest the target (ties to the earlier)."""
+    candidates = [edge for span in ranges.spans() for edge in span]
+    return min(candidates, key=lambda edge: abs(Fraction(edge) - Fraction(target)))

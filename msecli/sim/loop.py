@@ -1,34 +1,132 @@
-"""One event loop in virtual time: a heap of (time, sequence, task). Ties run in the order queued."""
+"""Event loops in simulated time. One Clock drives every context's loop: a heap of
+(time, sequence, task), so tasks due at the same time run in the order they were queued, whichever
+context queued them. Each context's EventLoop queues onto the shared clock; a terminated context's
+tasks are dropped. With `realtime=True` the clock waits for the wall clock to catch up before each
+task (for watching a run); otherwise it jumps straight to the next task (deterministic and fast)."""
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 
-class EventLoop:
-    def __init__(self) -> None:
+@dataclass(order=True)
+class Timer:
+    due: Fraction
+    sequence: int
+    task: Callable[[], None] = field(compare=False)
+    loop: EventLoop | None = field(compare=False, default=None)
+    background: bool = field(compare=False, default=False)
+    cancelled: bool = field(compare=False, default=False)
+
+
+class Clock:
+    def __init__(self, *, realtime: bool = False) -> None:
         self.now = Fraction(0)
-        self._queue: list[tuple[Fraction, int, Callable[[], None]]] = []
+        self.realtime = realtime
+        self._heap: list[Timer] = []
         self._sequence = itertools.count()
+        self._foreground = 0  # queued tasks that are not background (playback ticks do not keep a run going)
+        self._wall_start: float | None = None
 
-    def queue(self, task: Callable[[], None], delay: Fraction = Fraction(0)) -> None:
-        heapq.heappush(self._queue, (self.now + delay, next(self._sequence), task))
+    def schedule(self, task: Callable[[], None], delay: Fraction, loop: EventLoop | None, background: bool) -> Timer:
+        timer = Timer(self.now + delay, next(self._sequence), task, loop, background)
+        heapq.heappush(self._heap, timer)
+        self._foreground += not background
+        return timer
 
-    def run_until_idle(self, limit: int = 1_000_000) -> None:
+    def cancel(self, timer: Timer) -> None:
+        if not timer.cancelled:
+            timer.cancelled = True
+            self._foreground -= not timer.background
+
+    @property
+    def settled(self) -> bool:
+        """Nothing is pending except background tasks."""
+        return self._foreground == 0
+
+    def next_due(self) -> Fraction | None:
+        while self._heap and self._heap[0].cancelled:
+            heapq.heappop(self._heap)
+        return self._heap[0].due if self._heap else None
+
+    def run_one(self) -> None:
+        timer = heapq.heappop(self._heap)
+        if timer.cancelled:
+            return
+        timer.cancelled = True
+        self._foreground -= not timer.background
+        self._pace(timer.due)
+        self.now = timer.due
+        if timer.loop is None or timer.loop.alive:
+            timer.task()
+            if timer.loop is not None:
+                for hook in timer.loop.after_task:
+                    hook()
+
+    def run_until_settled(self, limit: int = 10_000_000) -> None:
         for _ in range(limit):
-            if not self._queue:
+            if self.settled:
                 return
-            self.now, _, task = heapq.heappop(self._queue)
-            task()
-        raise RuntimeError("the event loop did not settle")
+            self.run_one()
+        raise RuntimeError("the simulation did not settle")
+
+    def run_until(self, done: Callable[[], bool], deadline: Fraction | None = None) -> bool:
+        """Run tasks until `done()`; False if the deadline passed or nothing was left to run first."""
+        while not done():
+            due = self.next_due()
+            if due is None or (deadline is not None and due > deadline):
+                if deadline is not None and due is not None:
+                    self._pace(deadline)
+                    self.now = max(self.now, deadline)
+                return False
+            self.run_one()
+        return True
 
     def advance(self, seconds: Fraction) -> None:
-        """Run everything due, then move the clock `seconds` on."""
+        """Run everything due in the next `seconds`, then move the clock to their end."""
         end = self.now + seconds
-        while self._queue and self._queue[0][0] <= end:
-            self.now, _, task = heapq.heappop(self._queue)
-            task()
+        while (due := self.next_due()) is not None and due <= end:
+            self.run_one()
+        self._pace(end)
         self.now = end
+
+    def _pace(self, due: Fraction) -> None:
+        if not self.realtime:
+            return
+        if self._wall_start is None:
+            self._wall_start = time.monotonic() - float(self.now)
+        wait = self._wall_start + float(due) - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+
+
+class EventLoop:
+    """One context's event loop, on a shared Clock (or its own, for a single-context run)."""
+
+    def __init__(self, clock: Clock | None = None, name: str = "window") -> None:
+        self.clock = clock if clock is not None else Clock()
+        self.name = name
+        self.alive = True
+        self.after_task: list[Callable[[], None]] = []
+
+    @property
+    def now(self) -> Fraction:
+        return self.clock.now
+
+    def queue(self, task: Callable[[], None], delay: Fraction = Fraction(0), *, background: bool = False) -> Timer:
+        return self.clock.schedule(task, delay, self, background)
+
+    def cancel(self, timer: Timer | None) -> None:
+        if timer is not None:
+            self.clock.cancel(timer)
+
+    def run_until_idle(self) -> None:
+        self.clock.run_until_settled()
+
+    def advance(self, seconds: Fraction) -> None:
+        self.clock.advance(seconds)

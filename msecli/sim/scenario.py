@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -13,10 +14,13 @@ from typing import Any
 
 from msecli.errors import MsecliError, UsageError
 from msecli.mse.errors import InvalidStateError
+from msecli.mse.handle import MediaSourceHandle
 from msecli.mse.media_source import MediaSource
 from msecli.mse.profiles import PROFILES, Profile
 from msecli.mse.source_buffer import SourceBuffer
-from msecli.sim.host import attached_window_media_source
+from msecli.sim.contexts import Context
+from msecli.sim.element import UNREPORTED, Element
+from msecli.sim.page import DEFAULT_LATENCY, Page
 from msecli.timeline.time import from_idl_double
 
 OPS: dict[str, tuple[set[str], set[str]]] = {  # op -> (required fields, optional fields)
@@ -37,6 +41,15 @@ OPS: dict[str, tuple[set[str], set[str]]] = {  # op -> (required fields, optiona
     "wait": ({"ms"}, set()),
     "snapshot": (set(), set()),
     "batch": ({"steps"}, set()),
+    "attach": (set(), set()),
+    "readHandle": (set(), set()),
+    "postHandle": ({"transfer"}, set()),
+    "attachSecond": (set(), set()),
+    "forwardHandle": ({"transfer"}, set()),
+    "terminateWorker": (set(), set()),
+    "detach": (set(), set()),
+    "element": (set(), {"set", "seq", "call"}),
+    "playbackQuality": (set(), set()),
 }
 COMMON = {"op", "why", "comment"}
 
@@ -76,7 +89,7 @@ def load_script(path: Path, media: Path | None = None, context: str | None = Non
     except json.JSONDecodeError as exc:
         raise UsageError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
-        raise UsageError(f"{path}: a script is an object with a \"steps\" list")
+        raise UsageError(f'{path}: a script is an object with a "steps" list')
     base = media if media is not None else path.parent
     script = Script(data.get("name", path.stem), data.get("description", ""), context or data.get("context", "worker"),
                     data["steps"], base, data)  # fmt: skip
@@ -106,51 +119,149 @@ def _validate(steps: list[Any], base: Path, label: str, known: set[str]) -> None
             raise UsageError(f"{where} (append): no file {base / step['file']}")
         if step["op"] == "append" and "file" not in step and "hex" not in step:
             raise UsageError(f"{where} (append): needs file or hex")
+        if step["op"] == "element":
+            _validate_element_op(step, where)
         if step["op"] == "batch":
             _validate(step["steps"], base, f"{where} batch step", known)
 
 
-class Runner:
-    """Runs a script; both contexts share one loop until the worker issue lands (the output is final)."""
+ELEMENT_ATTRIBUTES = {"currentTime", "playbackRate"}
+WINDOW_OPS = {
+    "play",
+    "seek",
+    "element",
+    "playbackQuality",
+    "attachSecond",
+    "forwardHandle",
+    "detach",
+    "terminateWorker",
+}
+CLOCK_OPS = {"wait", "snapshot"}
 
-    def __init__(self, script: Script, profile: Profile) -> None:
+
+def _validate_element_op(step: dict[str, Any], where: str) -> None:
+    pairs = list(step.get("set", {}).items()) + [
+        tuple(p) for p in step.get("seq", []) if isinstance(p, list) and len(p) == 2
+    ]
+    if len(pairs) != len(step.get("set", {})) + len(step.get("seq", [])):
+        raise UsageError(f"{where} (element): seq is a list of [attribute, value] pairs")
+    for name, _ in pairs:
+        if name not in ELEMENT_ATTRIBUTES:
+            raise UsageError(f"{where} (element): cannot set {name!r} (one of {', '.join(sorted(ELEMENT_ATTRIBUTES))})")
+    if step.get("call") not in (None, "load", "pause", "play"):
+        raise UsageError(f"{where} (element): call must be load, pause or play")
+
+
+class _NotOk(MsecliError):
+    """A step that did not throw but did not succeed either (a stall, a timeout): ok false, no exception."""
+
+    name = None  # type: ignore[assignment]
+
+
+class _WorkerTerminated(MsecliError):
+    name = "WorkerTerminated"
+
+
+def describe(received: Any) -> str | None:
+    """How a record shows a received value: "MediaSourceHandle" or null (nothing, or undefined)."""
+    return "MediaSourceHandle" if isinstance(received, MediaSourceHandle) else None
+
+
+class Runner:
+    """Runs a script in the page's arrangement: MSE ops as tasks where the MediaSource lives (the
+    worker, or the Window), element ops as Window tasks, each step followed by the simulation settling."""
+
+    def __init__(self, script: Script, profile: Profile, *, latency: Fraction = DEFAULT_LATENCY,
+                 realtime: bool = False) -> None:  # fmt: skip
         quota = script.data.get("quota")
         if quota is not None:  # [audio bytes, video bytes] per SourceBuffer
             profile = dataclasses.replace(profile, audio_quota=int(quota[0]), video_quota=int(quota[1]))
         self.script = script
-        self.profile = profile
+        self.page = Page(script.context, profile, latency=latency, realtime=realtime)
+        self.clock = self.page.world.clock
+        self.element = self.page.element
+        self.ms = self.page.media_source
+        self.host = self.page.attachment
         self.buffers: dict[str, SourceBuffer] = {}
         self.order: list[str] = []
-        self.element_events_seen = 0
+        self.second: Element | None = None
+        self.second_worker: Context | None = None
+        self.terminated = False
+        self.seen = {"element": 0, "second": 0}
 
     def run(self) -> dict[str, Any]:
-        self.loop, self.element, self.host, self.ms = attached_window_media_source(
-            self.profile, in_worker=self.script.context == "worker"
-        )
+        if not self.script.data.get("deferAttach"):
+            self._in(self.page.ms_context, self.page.attach)
+            self._settle()
         initial = self._record(None, None, True, None, None)
         steps = [self._step(i, step) for i, step in enumerate(self.script.steps)]
         return {"name": self.script.name, "context": self.script.context, "initial": initial, "steps": steps}
 
     def _step(self, index: int, step: dict[str, Any]) -> dict[str, Any]:
         ok, exception, value = True, None, None
+        extra: dict[str, Any] = {}
         try:
-            value = self._do(step)
+            value = self._dispatch(step, extra)
         except (MsecliError, TypeError) as exc:
             if isinstance(exc, UsageError):
                 raise
             ok, exception = False, getattr(exc, "name", "TypeError")
-        waited_error = False
+        errored = False
         if ok and step["op"] in ("append", "remove") and not step.get("noWait") and not step.get("abortSync"):
-            waited_error = self._wait_update(step["sb"])
-        self.loop.run_until_idle()
-        return self._record(index, step["op"], ok and not waited_error, exception, value)
+            errored = self._wait_update(step["sb"])
+        self._settle()
+        if callable(value):  # a value read once the messages arrived
+            value = value()
+        return self._record(index, step["op"], ok and not errored, exception, value, extra)
+
+    def _dispatch(self, step: dict[str, Any], extra: dict[str, Any]) -> Any:
+        op = step["op"]
+        if op in CLOCK_OPS:
+            if op == "wait":
+                self.clock.advance(Fraction(number(step["ms"])) / 1000)
+            return None
+        if op == "play":
+            return self._play(number(step["until"]), step.get("timeout"))
+        if op == "seek":
+            return self._seek(number(step["time"]), step.get("timeout"))
+        if op in WINDOW_OPS:
+            return self._in(self.page.window, lambda: self._window_op(step))
+        if self.terminated:
+            raise _WorkerTerminated("the worker that owns the MediaSource was terminated")
+        if op == "attach":
+            return self._attach()
+        if op == "readHandle":
+            first, second = self._in(self.page.ms_context, self._read_handle_twice)
+            extra["sameObject"] = first is second
+            return describe(first)
+        return self._in(self.page.ms_context, lambda: self._do(step))
+
+    def _in(self, context: Context, steps: Callable[[], Any]) -> Any:
+        """Run `steps` as one task on `context`'s loop (after what is already due) and return its result."""
+        box: dict[str, Any] = {}
+
+        def task() -> None:
+            try:
+                box["value"] = steps()
+            except BaseException as exc:  # noqa: BLE001 - re-raised below, outside the loop
+                box["error"] = exc
+
+        context.loop.queue(task)
+        self.clock.run_until(lambda: bool(box))
+        if "error" in box:
+            raise box["error"]
+        return box.get("value")
+
+    def _settle(self) -> None:
+        self.clock.run_until_settled()
 
     def _wait_update(self, sb_id: str) -> bool:
-        """Run tasks until the SourceBuffer's updateend; True if it fired error on the way."""
+        """Run until the SourceBuffer's updateend; True if it fired error on the way."""
         start = len(self.host.events)
-        self.loop.run_until_idle()
-        fired = self.host.events[start:]
-        return f"{sb_id}:error" in fired
+        self._settle()
+        return f"{sb_id}:error" in self.host.events[start:]
+
+    # MSE ops, run where the MediaSource lives
 
     def _do(self, step: dict[str, Any]) -> Any:
         op = step["op"]
@@ -173,19 +284,11 @@ class Runner:
             sb.abort()
         elif op == "set":
             assert sb is not None
-            for name, raw in step.items():
-                if name == "timestampOffset":
-                    sb.set_timestamp_offset(number(raw))
-                elif name == "mode":
-                    sb.set_mode(raw)
-                elif name == "appendWindowStart":
-                    sb.set_append_window_start(number(raw))
-                elif name == "appendWindowEnd":
-                    sb.set_append_window_end(number(raw))
+            self._set(sb, step)
         elif op == "duration":
             self.ms.set_duration(number(step["value"]))
         elif op == "endOfStream":
-            self.ms.end_of_stream(step.get("error"))
+            self.ms.end_of_stream("null" if step.get("explicitNull") else step.get("error"))
         elif op == "changeType":
             assert sb is not None
             sb.change_type(step["type"])
@@ -198,56 +301,149 @@ class Runner:
             self.ms.clear_live_seekable_range()
         elif op == "isTypeSupported":
             return MediaSource.is_type_supported(step["type"])
-        elif op == "wait":
-            self.loop.advance(Fraction(number(step["ms"])) / 1000)
-        elif op == "play":
-            return self._play(number(step["until"]))
-        elif op == "seek":
-            return self._seek(number(step["time"]))
+        elif op == "postHandle":
+            return self._post_handle(bool(step["transfer"]))
         elif op == "batch":
-            results = []
-            for sub in step["steps"]:
-                try:
-                    results.append({"ok": True, "exception": None, "value": self._do(sub)})
-                except (MsecliError, TypeError) as exc:
-                    if isinstance(exc, UsageError):
-                        raise
-                    results.append({"ok": False, "exception": getattr(exc, "name", "TypeError"), "value": None})
-            return results
+            return [self._sub_step(sub) for sub in step["steps"]]
         return None
 
-    def _play(self, until: float) -> bool:
-        """Play over buffered data from currentTime; stop at `until` or where the data stops."""
-        target = from_idl_double(until)
-        self.element.paused = False
-        self.element.fire("play")
-        span = self.element.buffered().range_containing(self.element.current_time)
-        if span is None:
-            self.element.fire("waiting")
-            self.element.paused = True
-            raise _Stalled()
-        self.element.fire("playing")
-        reach = min(target, span[1])
-        self.loop.advance(Fraction(reach - self.element.current_time))
-        self.element.current_time = Fraction(reach)
-        self.element.paused = True
-        self.element.fire("pause")
-        if reach < target:
-            raise _Stalled()
-        return True
+    def _sub_step(self, sub: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return {"ok": True, "exception": None, "value": self._do(sub)}
+        except (MsecliError, TypeError) as exc:
+            if isinstance(exc, UsageError):
+                raise
+            return {"ok": False, "exception": getattr(exc, "name", "TypeError"), "value": None}
 
-    def _seek(self, time: float) -> bool:
-        target = from_idl_double(time)
-        self.element.seeking = True
-        self.element.fire("seeking")
-        self.element.current_time = Fraction(target)
-        if self.element.buffered().contains(self.element.current_time):
-            self.element.seeking = False
-            self.element.fire("seeked")
-            self.element.media_source_changed()
+    @staticmethod
+    def _set(sb: SourceBuffer, step: dict[str, Any]) -> None:
+        for name, raw in step.items():  # in the order written
+            if name == "timestampOffset":
+                sb.set_timestamp_offset(number(raw))
+            elif name == "mode":
+                sb.set_mode(raw)
+            elif name == "appendWindowStart":
+                sb.set_append_window_start(number(raw))
+            elif name == "appendWindowEnd":
+                sb.set_append_window_end(number(raw))
+
+    # The handle and the attachment
+
+    def _read_handle_twice(self) -> tuple[Any, Any]:
+        if not self.ms.in_worker:
+            return None, None  # a Window MediaSource has no handle member: undefined === undefined
+        return self.ms.handle, self.ms.handle
+
+    def _attach(self) -> Callable[[], dict[str, bool]]:
+        start = len(self.host.events)
+        self._in(self.page.ms_context, self.page.attach)
+        return lambda: {"sourceopen": "ms:sourceopen" in self.host.events[start:]}
+
+    def _post_handle(self, transfer: bool) -> Callable[[], dict[str, Any]]:
+        """The MediaSource's context posts {handle} to the Window (a Window posts to itself)."""
+        handle = self.ms.handle if self.ms.in_worker else None
+        before = len(self.page.main_received)
+        self.page.ms_context.post_message(self.page.window, {"type": "handle", "handle": handle},
+                                          [handle] if transfer and handle is not None else [])  # fmt: skip
+
+        def value() -> dict[str, Any]:
+            arrived = self.page.main_received[before:]
+            return {"receivedOnMain": bool(arrived), "received": describe(arrived[-1]["handle"]) if arrived else None}
+
+        return value
+
+    # Window ops
+
+    def _window_op(self, step: dict[str, Any]) -> Any:
+        op = step["op"]
+        if op == "element":
+            return self._element_op(step)
+        if op == "playbackQuality":
+            return self.element.get_video_playback_quality()
+        if op == "attachSecond":
+            self.second = self.page.new_element("element2")
+            if self.ms.in_worker:
+                self.page.set_src_object(self.second, self.page.received_handle())
+            else:
+                self.page.set_src(self.second, self.element.src_object)
+            return None
+        if op == "forwardHandle":
+            return self._forward_handle(bool(step["transfer"]))
+        if op == "detach":
+            self.page.set_src_object(self.element, None)  # window context: removing src then load() is the same
+            return None
+        if op == "terminateWorker":
+            if self.page.worker is None:
+                return "noWorker"
+            self.page.terminate_worker()
+            self.terminated = True
+            return "terminated"
+        raise AssertionError(op)
+
+    def _element_op(self, step: dict[str, Any]) -> None:
+        assignments = list(step.get("set", {}).items()) + [tuple(pair) for pair in step.get("seq", [])]
+        for name, raw in assignments:
+            if name == "currentTime":
+                self.element.set_current_time(number(raw))
+            elif name == "playbackRate":
+                self.element.set_playback_rate(number(raw))
+        call = step.get("call")
+        if call == "play":
+            self.element.play()
+        elif call == "pause":
+            self.element.pause()
+        elif call == "load":
+            self.element.load()
+
+    def _forward_handle(self, transfer: bool) -> Callable[[], dict[str, Any]]:
+        if self.second_worker is None:
+            self.second_worker = self.page.world.context("dedicatedworker", "worker2")
+            self.second_worker.on_message = lambda message: self._worker2_received.append(message)
+            self._worker2_received: list[Any] = []
+        handle = self.page.received_handle()
+        before = len(self._worker2_received)
+        self.page.window.post_message(self.second_worker, {"handle": handle},
+                                      [handle] if transfer and handle is not None else [])  # fmt: skip
+
+        def value() -> dict[str, Any]:
+            arrived = self._worker2_received[before:]
+            return {"receivedByWorker": bool(arrived), "received": describe(arrived[-1]["handle"]) if arrived else None}
+
+        return value
+
+    # Playback ops
+
+    def _play(self, until: float, timeout: Any) -> bool:
+        """Play until currentTime >= until, then pause; not ok if a stall (or the timeout) comes first."""
+        target = Fraction(from_idl_double(until))
+        element = self.element
+
+        def start() -> None:
+            element.stop_at = target
+            element.play()
+
+        self._in(self.page.window, start)
+        deadline = self.clock.now + Fraction(number(timeout)) if timeout is not None else None
+        self.clock.run_until(lambda: element.paused or (not element.potentially_playing() and self.clock.settled),
+                             deadline)  # fmt: skip
+        if element.current_time >= target:
             return True
-        self.element.fire("waiting")
-        raise _Stalled()
+
+        def stop() -> None:
+            element.stop_at = None
+            element.pause()
+
+        self._in(self.page.window, stop)
+        raise _NotOk("playback stalled before reaching the target")
+
+    def _seek(self, time: float, timeout: Any) -> bool:
+        element = self.element
+        self._in(self.page.window, lambda: element.set_current_time(time))
+        deadline = self.clock.now + Fraction(number(timeout)) if timeout is not None else None
+        self.clock.run_until(lambda: not element.seeking or self.clock.settled, deadline)
+        if element.seeking:
+            raise _NotOk("seeked never came")
+        return True
 
     def _bytes(self, step: dict[str, Any]) -> bytes:
         if "hex" in step:
@@ -259,31 +455,53 @@ class Runner:
             data = data[slice(start, end)]
         return data
 
-    def _record(self, index: int | None, op: str | None, ok: bool, exception: str | None, value: Any) -> dict[str, Any]:
+    # Records
+
+    def _record(self, index: int | None, op: str | None, ok: bool, exception: str | None, value: Any,
+                extra: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
         events, self.host.events = self.host.events, []
-        element_events = self.element.events[self.element_events_seen :]
-        self.element_events_seen = len(self.element.events)
         record: dict[str, Any] = {}
         if index is not None:
             record.update(step=index, op=op, ok=ok, exception=exception, value=value)
-        record["events"] = events
-        record["elementEvents"] = [e for e in element_events if e not in ("timeupdate", "progress", "suspend", "stalled")]
-        record["sourceBuffers"] = {sb_id: self._sb_record(self.buffers[sb_id]) for sb_id in self.order}
+            record.update(extra or {})
+        record["events"] = [] if self.terminated else events
+        record["elementEvents"] = self._new_events(self.element, "element")
+        if self.terminated:
+            record["sourceBuffers"] = None
+            record["mediaSource"] = {"readyState": None, "duration": None, "sourceBuffers": None,
+                                     "activeSourceBuffers": None}  # fmt: skip
+        else:
+            record["sourceBuffers"] = {sb_id: self._sb_record(self.buffers[sb_id]) for sb_id in self.order}
+            record["mediaSource"] = self._ms_record()
+        record["element"] = self._element_record(self.element)
+        if self.second is not None:
+            second = self._element_record(self.second)
+            record["secondElement"] = {k: second[k] for k in ("readyState", "networkState", "error")}
+            record["secondElementEvents"] = self._new_events(self.second, "second")
+        return record
+
+    def _new_events(self, element: Element, key: str) -> list[str]:
+        fresh = element.events[self.seen[key] :]
+        self.seen[key] = len(element.events)
+        return [e for e in fresh if e not in UNREPORTED]
+
+    def _ms_record(self) -> dict[str, Any]:
         ms = self.ms
-        record["mediaSource"] = {
+        return {
             "readyState": str(ms.ready_state),
             "duration": json_number(ms.duration),
             "sourceBuffers": [i for i in self.order if self.buffers[i] in ms.source_buffers],
             "activeSourceBuffers": [i for i in self.order if self.buffers[i] in ms.active_source_buffers],
         }
-        el = self.element
-        record["element"] = {
+
+    @staticmethod
+    def _element_record(el: Element) -> dict[str, Any]:
+        return {
             "buffered": el.buffered().to_json(), "readyState": int(el.ready_state), "networkState": el.network_state,
             "currentTime": json_number(float(el.current_time)), "duration": json_number(el.duration),
             "seekable": el.seekable().to_json(), "paused": el.paused, "seeking": el.seeking, "ended": el.ended,
             "videoWidth": el.video_width, "videoHeight": el.video_height, "error": el.error,
         }  # fmt: skip
-        return record
 
     def _sb_record(self, sb: SourceBuffer) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -297,12 +515,8 @@ class Runner:
         return out
 
 
-class _Stalled(MsecliError):
-    name = "Stalled"
-
-
-def run_script(script: Script, profile_name: str) -> dict[str, Any]:
+def run_script(script: Script, profile_name: str, *, latency: Fraction = DEFAULT_LATENCY,
+               realtime: bool = False) -> dict[str, Any]:  # fmt: skip
     if profile_name not in PROFILES:
         raise UsageError(f"--profile: {profile_name!r} is not one of {', '.join(PROFILES)}")
-    return Runner(script, PROFILES[profile_name]).run()
-
+    return Runner(script, PROFILES[profile_name], latency=latency, realtime=realtime).run()

@@ -23,4 +23,3 @@ def to_idl_double(value: Time | None) -> float:
     if value is None:
         return math.nan
     return float(value)
-

@@ -17,7 +17,9 @@ def _end(value: float | str) -> float:
 def buffered_view(report: dict[str, Any]) -> RenderableType:
     rows = [(name, entry) for name, entry in report["sourceBuffers"].items()] + [("element", report["element"])]
     horizon = max((_end(r[1]) for _, e in rows for r in e["buffered"]), default=0.0) or 1.0
-    table = Table(title=f"buffered after appending everything in order (profile {report['profile']})", title_justify="left")
+    table = Table(
+        title=f"buffered after appending everything in order (profile {report['profile']})", title_justify="left"
+    )
     for column in ("", "buffered", "gaps", f"0 … {horizon:g} s"):
         table.add_column(column)
     for name, entry in rows:

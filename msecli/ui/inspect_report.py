@@ -18,7 +18,9 @@ def tree_view(report: dict[str, Any]) -> RenderableType:
     for node in report["nodes"]:
         _add(root, node)
     parts: list[RenderableType] = [root]
-    kinds = ", ".join(f"{s['kind']} @{s['offset']}" + (f" ({s['reason']})" if "reason" in s else "") for s in report["segments"])
+    kinds = ", ".join(
+        f"{s['kind']} @{s['offset']}" + (f" ({s['reason']})" if "reason" in s else "") for s in report["segments"]
+    )
     parts.append(Text(f"segments: {kinds or 'none'}", style="cyan"))
     parts.extend(Text(f"warning: {w}", style="yellow") for w in report["warnings"])
     return Group(*parts)

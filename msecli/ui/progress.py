@@ -11,7 +11,7 @@ from rich.text import Text
 
 
 class SecondsColumn(ProgressColumn):
-    """"12.0/600.0 s", or "12.0 s" while the total is unknown."""
+    """ "12.0/600.0 s", or "12.0 s" while the total is unknown."""
 
     def render(self, task: Task) -> Text:
         if task.total is None:

@@ -12,12 +12,16 @@ def scenario_view(result: dict[str, Any]) -> Table:
     for column in ("#", "op", "result", "events", "element", "buffered"):
         table.add_column(column)
     for record in [result["initial"], *result["steps"]]:
-        outcome = "initial" if "op" not in record else ("ok" if record["ok"] else f"[red]{record['exception'] or 'failed'}[/]")
+        outcome = (
+            "initial"
+            if "op" not in record
+            else ("ok" if record["ok"] else f"[red]{record['exception'] or 'failed'}[/]")
+        )
         if record.get("value") is not None:
             outcome += f" → {record['value']}"
         buffered = "; ".join(
             f"{sb}: " + (", ".join(f"[{s:g},{e:g})" for s, e in v["buffered"]) if v["buffered"] is not None else "—")
-            for sb, v in record["sourceBuffers"].items()
+            for sb, v in (record["sourceBuffers"] or {}).items()
         )
         table.add_row(str(record.get("step", "")), record.get("op", ""), outcome, " ".join(record["events"]),
                       " ".join(record["elementEvents"]), buffered)  # fmt: skip

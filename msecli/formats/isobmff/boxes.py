@@ -98,7 +98,9 @@ def parse_boxes(data: Buffer, start: int = 0, end: int | None = None) -> Parsed:
         node = Node(header.type, header.offset, header.size, header.header_size)
         if header.end > end:
             node.truncated = True
-            warnings.append(f"{path} at byte {offset} declares {header.size} bytes, {end - offset} are there: truncated")
+            warnings.append(
+                f"{path} at byte {offset} declares {header.size} bytes, {end - offset} are there: truncated"
+            )
             if header.type in ("mdat", "free", "skip"):
                 node.fields["data_size"] = header.size - header.header_size
             nodes.append(node)
@@ -114,7 +116,9 @@ def _decode(data: Buffer, node: Node, path: str, depth: int) -> None:
         raise ParseError(f"boxes nested deeper than {MAX_DEPTH}", offset=node.offset, path=path)
     reader = Reader(data, node.offset + node.header_size, node.offset + node.size, path)
     if node.type == "uuid":
-        node.fields["usertype"] = bytes(data[node.offset + node.header_size - 16 : node.offset + node.header_size]).hex()
+        node.fields["usertype"] = bytes(
+            data[node.offset + node.header_size - 16 : node.offset + node.header_size]
+        ).hex()
     if node.type in CONTAINERS:
         _children(data, node, reader, path, depth)
     elif node.type in DECODERS:
@@ -189,7 +193,9 @@ def _elst(r: Reader, node: Node) -> None:
     entries = []
     for _ in range(count):
         duration, media_time = (r.u64(), r.i64()) if version == 1 else (r.u32(), r.i32())
-        entries.append({"segment_duration": duration, "media_time": media_time, "media_rate": r.i16() + r.u16() / 65536})
+        entries.append(
+            {"segment_duration": duration, "media_time": media_time, "media_rate": r.i16() + r.u16() / 65536}
+        )
     node.fields.update(entry_count=count, entries=entries[:16])
 
 
@@ -318,7 +324,9 @@ def _dfla(r: Reader, node: Node) -> None:
             start = r.position
             r.skip(10)
             packed = r.u32()
-            node.fields.update(sample_rate=packed >> 12, channels=((packed >> 9) & 7) + 1, bits_per_sample=((packed >> 4) & 0x1F) + 1)
+            node.fields.update(
+                sample_rate=packed >> 12, channels=((packed >> 9) & 7) + 1, bits_per_sample=((packed >> 4) & 0x1F) + 1
+            )
             r.position = start
         blocks.append(block_type)
         r.skip(length)
@@ -411,7 +419,9 @@ def _trun(r: Reader, node: Node) -> None:
         node.fields["data_offset"] = r.i32()
     if flags & 0x04:
         node.fields["first_sample_flags"] = r.u32()
-    dtype = np.dtype([(name, (">i4" if name == "cto" and version else ">u4")) for bit, name in TRUN_FIELDS if flags & bit])
+    dtype = np.dtype(
+        [(name, (">i4" if name == "cto" and version else ">u4")) for bit, name in TRUN_FIELDS if flags & bit]
+    )
     needed = count * dtype.itemsize
     if needed > r.remaining:
         raise ParseError(f"sample_count {count} needs {needed} bytes, box has {r.remaining}",

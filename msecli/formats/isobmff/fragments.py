@@ -34,6 +34,8 @@ def track_infos(moov: Node) -> dict[int, TrackInfo]:
             codecs=entry.fields.get("codecs", entry.type) if entry is not None else "",
             media_time=media_time,
             defaults=trexes.get(track_id, {}),
+            width=entry.fields.get("width", 0) if entry is not None else 0,
+            height=entry.fields.get("height", 0) if entry is not None else 0,
         )
     return infos
 
@@ -114,7 +116,9 @@ def classify(nodes: list[Node], have_init: bool = False) -> list[dict]:
             start = ftyp.offset if ftyp else node.offset
             reason = not_init_reason(node, ftyp)
             if reason:
-                segments.append({"kind": "neither", "offset": start, "size": node.offset + node.size - start, "reason": reason})
+                segments.append(
+                    {"kind": "neither", "offset": start, "size": node.offset + node.size - start, "reason": reason}
+                )
             else:
                 have_init = True
                 segments.append({"kind": "init", "offset": start, "size": node.offset + node.size - start})
@@ -150,7 +154,9 @@ def not_init_reason(moov: Node, ftyp: Node | None) -> str | None:
     return None
 
 
-def all_frames(nodes: list[Node], infos: dict[int, TrackInfo] | None = None) -> tuple[dict[int, TrackInfo], dict[int, np.ndarray]]:
+def all_frames(
+    nodes: list[Node], infos: dict[int, TrackInfo] | None = None
+) -> tuple[dict[int, TrackInfo], dict[int, np.ndarray]]:
     """Track infos (from the last moov, or `infos` given) and every track's frames across the moofs."""
     infos = dict(infos or {})
     parts: dict[int, list[np.ndarray]] = {}

@@ -153,7 +153,7 @@ def _sample_sizes(data: bytes, stsz: BoxHeader) -> np.ndarray:
 
 
 def _sample_offsets(data: bytes, boxes: dict[str, BoxHeader], sizes: np.ndarray) -> np.ndarray:
-    chunk_offsets = (_table(data, boxes["co64"], ">u8") if "co64" in boxes else _table(data, boxes["stco"], ">u4"))
+    chunk_offsets = _table(data, boxes["co64"], ">u8") if "co64" in boxes else _table(data, boxes["stco"], ">u4")
     chunk_offsets = chunk_offsets.astype(np.int64)
     stsc = _table(data, boxes["stsc"], ">u4,>u4,>u4")
     chunks = len(chunk_offsets)

@@ -94,7 +94,9 @@ def _elements(data: Buffer, offset: int, end: int, path: str, depth: int, warnin
     while offset < end:
         header = _header(data, offset, end, path)
         if header is None:
-            warnings.append(f"{path or 'top level'}: {end - offset} bytes at byte {offset} end inside an element header")
+            warnings.append(
+                f"{path or 'top level'}: {end - offset} bytes at byte {offset} end inside an element header"
+            )
             break
         if parent_id in LEVEL_ONE_PARENTS and parent_id is not None and _ends_unknown_size(parent_id, header.id):
             return nodes
@@ -120,7 +122,9 @@ def _elements(data: Buffer, offset: int, end: int, path: str, depth: int, warnin
         if header.size > available:
             if depth == 0 or header.id in (ids.SEGMENT, ids.CLUSTER):
                 node.truncated = True
-                warnings.append(f"{child_path} at byte {offset} declares {header.size} bytes, {available} are there: truncated")
+                warnings.append(
+                    f"{child_path} at byte {offset} declares {header.size} bytes, {available} are there: truncated"
+                )
                 if kind == MASTER:
                     node.children = _elements(data, header.data_start, end, child_path, depth + 1, warnings, header.id)
                     _decode_master(node)
@@ -255,9 +259,11 @@ def track_infos(segment_children: list[Node]) -> tuple[int, dict[int, TrackInfo]
                 kind = {1: "video", 2: "audio", 17: "text"}.get(entry.fields.get("TrackType", 0), "other")
                 codec_id = entry.fields.get("CodecID", "")
                 private = entry.child("CodecPrivate")
+                video = entry.child("Video")
+                size = (video.fields.get("PixelWidth", 0), video.fields.get("PixelHeight", 0)) if video else (0, 0)
                 infos[number] = TrackInfo(id=number, kind=kind, timescale=0, codecs=_codecs(codec_id, private),
                                           defaults={"DefaultDuration": entry.fields.get("DefaultDuration", 0)},
-                                          codec_delay=entry.fields.get("CodecDelay", 0))  # fmt: skip
+                                          codec_delay=entry.fields.get("CodecDelay", 0), width=size[0], height=size[1])  # fmt: skip
     for info in infos.values():
         info.timescale = round(1e9 / scale)
         info.defaults["DefaultDuration"] = round(info.defaults["DefaultDuration"] / scale)
@@ -318,7 +324,9 @@ def cluster_frames(cluster: Node, infos: dict[int, TrackInfo]) -> dict[int, np.n
     return out
 
 
-def all_frames(nodes: list[Node], infos: dict[int, TrackInfo] | None = None) -> tuple[dict[int, TrackInfo], dict[int, np.ndarray]]:
+def all_frames(
+    nodes: list[Node], infos: dict[int, TrackInfo] | None = None
+) -> tuple[dict[int, TrackInfo], dict[int, np.ndarray]]:
     infos = dict(infos or {})
     parts: dict[int, list[np.ndarray]] = {}
     clusters: list[Node] = []

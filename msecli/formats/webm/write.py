@@ -91,7 +91,11 @@ def _track_entry(track: WebmTrack) -> bytes:
         )
     else:
         children.append(
-            element(ids.AUDIO, float_element(ids.SAMPLING_FREQUENCY, track.sample_rate), uint_element(ids.CHANNELS, track.channels))
+            element(
+                ids.AUDIO,
+                float_element(ids.SAMPLING_FREQUENCY, track.sample_rate),
+                uint_element(ids.CHANNELS, track.channels),
+            )
         )
     return element(ids.TRACK_ENTRY, *children)
 

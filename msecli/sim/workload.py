@@ -1,0 +1,125 @@
+"""Run the default workload (sim/player.py) to the end of playback and summarise it for the report
+and `--json` (schema in README)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from msecli.errors import InputError
+from msecli.mse.errors import DOMException
+from msecli.mse.profiles import Profile
+from msecli.sim.element import UNREPORTED
+from msecli.sim.network import Network
+from msecli.sim.page import DEFAULT_LATENCY, Page
+from msecli.sim.player import MainApp, SegmentRef, TrackPlan, WorkerPlayer
+from msecli.sim.scenario import json_number
+
+QUIET = (*UNREPORTED, "time")  # counted, not listed: timeupdate and the app's periodic currentTime messages
+MAX_SIMULATED = Fraction(7 * 24 * 3600)  # a run that has not ended by then is stuck
+
+
+@dataclass
+class WorkloadOptions:
+    context: str = "worker"
+    network: Network = field(default_factory=lambda: Network.constant(Fraction(5_000_000), Fraction(40, 1000)))
+    buffer_ahead: Fraction = Fraction(30)
+    buffer_behind: Fraction = Fraction(30)
+    seeks: list[tuple[Fraction, Fraction]] = field(default_factory=list)  # (target, at simulated time)
+    latency: Fraction = DEFAULT_LATENCY
+    realtime: bool = False
+    keep_events: bool = True  # False: count events without keeping the log (long benchmark runs)
+
+
+def plan_from_manifest(directory: Path) -> list[TrackPlan]:
+    path = directory / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text())
+        tracks = [_track_plan(directory, t) for t in manifest["tracks"]]
+    except FileNotFoundError:
+        raise InputError(f"{path}: no manifest.json (segment the media first, or pass a media file)") from None
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: not an msecli manifest ({exc})") from None
+    if not tracks:
+        raise InputError(f"{path}: the manifest lists no tracks")
+    return tracks
+
+
+def _track_plan(directory: Path, track: dict[str, Any]) -> TrackPlan:
+    def ref(file: str, start: float, end: float) -> SegmentRef:
+        full = directory / file
+        if not full.is_file():
+            raise InputError(f"{full}: listed in the manifest but missing")
+        return SegmentRef(Fraction(start), Fraction(end), full.stat().st_size, full.read_bytes)
+
+    segments = [ref(s["file"], s["start"], s["end"]) for s in track["segments"]]
+    return TrackPlan(track["id"], track["kind"], track["mimeType"], ref(track["init"], 0, 0), segments)
+
+
+def run_workload(tracks: list[TrackPlan], profile: Profile, options: WorkloadOptions) -> dict[str, Any]:
+    page = Page(options.context, profile, latency=options.latency, realtime=options.realtime)
+    counts: Counter[tuple[str, str]] = Counter()
+    if not options.keep_events:
+        page.world.log.add = lambda time, context, target, event_type: counts.update([(context, event_type)])  # type: ignore[method-assign]
+    player = WorkerPlayer(page, tracks, options.network, buffer_ahead=options.buffer_ahead,
+                          buffer_behind=options.buffer_behind)  # fmt: skip
+    app = MainApp(page, player, options.seeks)
+    app.start()
+    element, clock = page.element, page.world.clock
+    try:
+        clock.run_until(lambda: element.ended or player.failure is not None
+                        or (clock.settled and not element.potentially_playing()), MAX_SIMULATED)  # fmt: skip
+    except DOMException as exc:
+        raise InputError(f"the simulated page hit an uncaught {exc.name}: {exc}") from None
+    return summarise(page, player, app, counts)
+
+
+def summarise(page: Page, player: WorkerPlayer, app: MainApp, counts: Counter[tuple[str, str]]) -> dict[str, Any]:
+    element = page.element
+    stats = element.stats
+    end = page.world.clock.now
+    stalls = [
+        {"start": _t(start), "duration": _t((stop if stop is not None else end) - start)}
+        for start, stop in stats.stalls
+    ]
+    quality = element.get_video_playback_quality()
+    samples = app.buffer_ahead_samples
+    events = [{"time": _t(time), "context": context, "target": target, "type": kind}
+              for time, context, target, kind in page.world.log.entries if kind not in QUIET]  # fmt: skip
+    for _, context, _, kind in page.world.log.entries:
+        counts[(context, kind)] += 1
+    per_context: dict[str, dict[str, int]] = {}
+    for (context, kind), count in sorted(counts.items()):
+        per_context.setdefault(context, {})[kind] = count
+    sources: dict[str, dict[str, Any]] = {}
+    for track_id, track in player.tracks.items():
+        try:
+            sources[track_id] = {"buffered": track.buffer.buffered().to_json()}
+        except DOMException:
+            sources[track_id] = {"buffered": None}
+    summary = {
+        "startupDelay": _t(stats.first_playing) if stats.first_playing is not None else None,
+        "stallCount": len(stalls),
+        "stallTime": round(sum(s["duration"] for s in stalls), 6),  # type: ignore[misc]
+        "stalls": stalls,
+        "droppedFrames": quality["droppedVideoFrames"],
+        "totalFrames": quality["totalVideoFrames"],
+        "bufferAheadMin": _t(min(samples)) if samples else 0.0,
+        "bufferAheadMean": _t(sum(samples, Fraction(0)) / len(samples)) if samples else 0.0,
+        "ended": element.ended,
+        "currentTime": json_number(float(element.current_time)),
+        "simulatedTime": _t(end),
+        "bytesFetched": player.bytes_fetched,
+        "failure": player.failure,
+        "final": {"element": {"buffered": element.buffered().to_json()}, "sourceBuffers": sources},
+    }
+    return {"context": "worker" if page.worker is not None else "window", "summary": summary,
+            "eventCounts": per_context, "events": events}  # fmt: skip
+
+
+def _t(value: Fraction) -> float:
+    return round(float(value), 6)
