@@ -40,8 +40,11 @@ def make_input(path: Path, seconds: int) -> None:
     audio_graph = f"sine=frequency=440:beep_factor=4:sample_rate=48000:duration={seconds}"
     with av.open(video_graph, format="lavfi") as vsrc, av.open(audio_graph, format="lavfi") as asrc, \
             av.open(str(tmp), "w", format="mp4") as out:  # fmt: skip
-        video = out.add_stream("libx264", rate=30, options={
-            "preset": "ultrafast", "b": "4M", "x264-params": "keyint=60:min-keyint=60:scenecut=0:bframes=2"})
+        video = out.add_stream(
+            "libx264",
+            rate=30,
+            options={"preset": "ultrafast", "b": "4M", "x264-params": "keyint=60:min-keyint=60:scenecut=0:bframes=2"},
+        )
         video.width, video.height, video.pix_fmt = 1280, 720, "yuv420p"
         audio = out.add_stream("aac", rate=48000)
         audio.bit_rate = 128000
@@ -118,7 +121,12 @@ def reference_command(source: Path, destination: Path) -> tuple[str, list[str]]:
             "ffmpeg", "-v", "error", "-y", "-i", str(source), "-c", "copy",
             "-movflags", "frag_keyframe+empty_moov+default_base_moof", str(destination),
         ]  # fmt: skip
-    return "PyAV demux->mux copy loop", [sys.executable, str(Path(__file__).parent / "pyav_copy.py"), str(source), str(destination)]
+    return "PyAV demux->mux copy loop", [
+        sys.executable,
+        str(Path(__file__).parent / "pyav_copy.py"),
+        str(source),
+        str(destination),
+    ]
 
 
 def bench_segment() -> list[str]:
@@ -130,8 +138,11 @@ def bench_segment() -> list[str]:
     # count in every later child's peak RSS, which starts as a copy of the parent).
     subprocess.run(["cat", str(long_input), str(short_input)], stdout=subprocess.DEVNULL, check=True)
     name, reference = reference_command(long_input, scratch / "reference.mp4")
-    ref, ours = alternate(ROUNDS, (reference, scratch / "reference.mp4"),
-                          ([*msecli, str(long_input), "-o", str(scratch / "out-long")], scratch / "out-long"))
+    ref, ours = alternate(
+        ROUNDS,
+        (reference, scratch / "reference.mp4"),
+        ([*msecli, str(long_input), "-o", str(scratch / "out-long")], scratch / "out-long"),
+    )
     short = best_of(3, [*msecli, str(short_input), "-o", str(scratch / "out-short")])
     startup = best_of(3, [sys.executable, "-c", "import msecli.cli, msecli.media.segment"])
     ratio = ours.wall / ref.wall

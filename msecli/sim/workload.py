@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -60,8 +61,12 @@ def _track_plan(directory: Path, track: dict[str, Any]) -> TrackPlan:
     return TrackPlan(track["id"], track["kind"], track["mimeType"], ref(track["init"], 0, 0), segments)
 
 
-def run_workload(tracks: list[TrackPlan], profile: Profile, options: WorkloadOptions) -> dict[str, Any]:
+def run_workload(tracks: list[TrackPlan], profile: Profile, options: WorkloadOptions,
+                 on_page: Callable[[Page], None] | None = None) -> dict[str, Any]:  # fmt: skip
+    """Play to the end (or until playback can go no further); `on_page` may add listeners first."""
     page = Page(options.context, profile, latency=options.latency, realtime=options.realtime)
+    if on_page is not None:
+        on_page(page)
     counts: Counter[tuple[str, str]] = Counter()
     if not options.keep_events:
         page.world.log.add = lambda time, context, target, event_type: counts.update([(context, event_type)])  # type: ignore[method-assign]

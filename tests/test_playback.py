@@ -1,0 +1,134 @@
+"""Playback semantics of `simulate`'s default workload, on constructed segment sets; every expected value
+is computed by hand in the test from the segment sizes and times, the network and the message latency."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import pytest
+
+from msecli.mse.profiles import CHROMIUM, SPEC
+from msecli.sim.network import Network
+from msecli.sim.page import Page
+from msecli.sim.workload import WorkloadOptions, plan_from_manifest, run_workload
+from tests.media import SAMPLES
+from tests.test_segment_errors import run_cli
+
+MSG = Fraction(1, 1000)  # the default cross-context latency
+LATENCY = Fraction(40, 1000)
+
+
+def recorder(log: list[tuple[Fraction, str, Fraction]]):
+    """An on_page hook: record (simulated time, event, currentTime) for every element event."""
+
+    def on_page(page: Page) -> None:
+        element = page.element
+        element.listeners.append(lambda event: log.append((page.world.clock.now, event, element.current_time)))
+
+    return on_page
+
+
+def after_first_playing(log):
+    first = next(i for i, (_, event, _) in enumerate(log) if event == "playing")
+    return log[first:]
+
+
+def test_a_one_second_gap_in_video_stalls_once_at_its_start(segmented):
+    out = segmented(SAMPLES / "h264-aac.mp4", duration=1, reencode=True)  # keyframes on a 1 s grid
+    tracks = plan_from_manifest(out)
+    video = next(t for t in tracks if t.kind == "video")
+    gap = next(s for s in video.segments if s.start == 4)
+    assert gap.end == 5
+    video.segments.remove(gap)
+    log: list = []
+    result = run_workload(tracks, SPEC, WorkloadOptions(), recorder(log))
+    waiting = [(time, position) for time, event, position in after_first_playing(log) if event == "waiting"]
+    assert [position for _, position in waiting] == [4]
+    assert all(not (4 < position < 5) for _, _, position in log)
+    assert result["summary"]["currentTime"] == 4.0
+    assert result["summary"]["stallCount"] == 1 and not result["summary"]["ended"]
+    assert result["summary"]["final"]["element"]["buffered"][:2] == [[0.0, 4.0], [5.0, 10.0]]
+
+
+def test_bandwidth_below_the_bitrate_gives_the_hand_calculated_stalls(segmented):
+    out = segmented(SAMPLES / "aac-tone.m4a")
+    tracks = plan_from_manifest(out)
+    (audio,) = tracks
+    bandwidth = Fraction(40_000)
+    # Fetches are serial from sourceopen (two message hops after start): each takes latency + bits/bandwidth.
+    arrive = 2 * MSG + LATENCY + Fraction(audio.init.size * 8) / bandwidth
+    arrivals = []
+    for segment in audio.segments:
+        arrive += LATENCY + Fraction(segment.size * 8) / bandwidth
+        arrivals.append(arrive + MSG)  # the element hears of the append one hop later
+    ends = [Fraction(s.end) for s in audio.segments]  # buffered ends of each segment (manifest, to 1 µs)
+    clock, position, stalls = arrivals[0], Fraction(0), []  # playback starts when segment 1 is heard of
+    for index in range(1, len(ends)):
+        reach = clock + ends[index - 1] - position
+        if arrivals[index] > reach:
+            stalls.append((reach, arrivals[index] - reach))
+            clock = arrivals[index]
+        else:
+            clock = reach
+        position = ends[index - 1]
+    assert len(stalls) == 2  # the constructed case: both later segments arrive late
+    options = WorkloadOptions(network=Network.constant(bandwidth, LATENCY))
+    summary = run_workload(tracks, SPEC, options)["summary"]
+    assert summary["startupDelay"] == pytest.approx(float(arrivals[0]), abs=1e-6)
+    assert summary["stallCount"] == len(stalls)
+    assert summary["stallTime"] == pytest.approx(float(sum(d for _, d in stalls)), abs=2e-6)
+    for got, (start, duration) in zip(summary["stalls"], stalls):
+        assert got["start"] == pytest.approx(float(start), abs=2e-6)
+        assert got["duration"] == pytest.approx(float(duration), abs=2e-6)
+    assert summary["ended"]
+
+
+def test_a_seek_into_unbuffered_time_waits_for_the_covering_append(segmented):
+    out = segmented(SAMPLES / "h264-aac.mp4")
+    log: list = []
+    worker_log: list = []
+
+    def on_page(page: Page) -> None:
+        recorder(log)(page)
+        page.worker.listeners.append(lambda target, event: worker_log.append((page.world.clock.now, target, event)))
+
+    options = WorkloadOptions(network=Network.constant(Fraction(400_000), LATENCY), seeks=[(Fraction(9), Fraction(3))])
+    result = run_workload(plan_from_manifest(out), SPEC, options, on_page)
+    events = [(time, event) for time, event, _ in log if event not in ("timeupdate",)]
+    seeking = next(i for i, (_, event) in enumerate(events) if event == "seeking")
+    assert events[seeking][0] == 3
+    assert [event for _, event in events[seeking : seeking + 3]] == ["seeking", "waiting", "seeked"]
+    seeked_at = events[seeking + 2][0]
+    # The covering append: the last updateend before seeked made both SourceBuffers cover 9 s.
+    last_append = max(time for time, _, event in worker_log if event == "updateend" and time < seeked_at)
+    assert seeked_at == last_append + MSG
+    assert last_append > 3
+    assert result["summary"]["ended"] and result["summary"]["currentTime"] == 10.0
+
+
+@pytest.mark.parametrize("context", ["worker", "window"])
+def test_ended_fires_once_at_duration(segmented, context):
+    out = segmented(SAMPLES / "h264-aac.mp4")
+    log: list = []
+    result = run_workload(plan_from_manifest(out), CHROMIUM, WorkloadOptions(context=context), recorder(log))
+    ended = [(event, position) for _, event, position in log if event == "ended"]
+    assert ended == [("ended", 10)]
+    assert result["summary"]["totalFrames"] == 300  # 10 s of 30 fps video, each frame presented once
+
+
+def test_two_virtual_clock_runs_print_identical_json(tmp_path):
+    first = run_cli("simulate", SAMPLES / "h264-aac.mp4", "--json", "--bandwidth", "600kbps", "--seek", "7@2")
+    second = run_cli("simulate", SAMPLES / "h264-aac.mp4", "--json", "--bandwidth", "600kbps", "--seek", "7@2")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout
+    result = json.loads(first.stdout)
+    assert set(result) == {"context", "summary", "eventCounts", "events"}
+    assert {"startupDelay", "stallCount", "stallTime", "stalls", "droppedFrames", "totalFrames", "bufferAheadMin",
+            "bufferAheadMean", "final"} <= set(result["summary"])  # fmt: skip
+    assert result["events"][0] == {
+        "time": 0.0,
+        "context": "worker",
+        "target": "postMessage->main",
+        "type": "attach+transfer",
+    }
