@@ -304,8 +304,47 @@ def bench_removal_scaling() -> list[str]:
     return lines
 
 
+SIMULATE_RUN = """
+import resource, sys, time
+from fractions import Fraction
+from bench.synthetic import segment_set
+from msecli.mse.profiles import CHROMIUM
+from msecli.sim.network import Network
+from msecli.sim.workload import WorkloadOptions, run_workload
+plan = segment_set(int(sys.argv[1]))
+options = WorkloadOptions(network=Network.constant(Fraction(20_000_000), Fraction(40, 1000)), keep_events=False)
+started = time.perf_counter()
+summary = run_workload(plan, CHROMIUM, options)["summary"]
+wall = time.perf_counter() - started
+print(wall, summary["simulatedTime"], summary["ended"], summary["totalFrames"],
+      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def bench_simulate() -> list[str]:
+    """simulate's default workload end to end in virtual time, on synthetic 1080p segment sets (bench/synthetic.py),
+    each length in its own process so that peak memory can be compared."""
+    lines = [
+        "simulate (worker player, 20 Mbps, synthetic 1080p30 6 Mbps + AAC, 2 s segments; decode not modelled yet):"
+    ]
+    for seconds in (1200, 7200):
+        output = subprocess.run([sys.executable, "-c", SIMULATE_RUN, str(seconds)], capture_output=True, text=True,
+                                check=True, cwd=ROOT).stdout.split()  # fmt: skip
+        wall, simulated, ended, frames, rss = (
+            float(output[0]),
+            float(output[1]),
+            output[2],
+            int(output[3]),
+            int(output[4]),
+        )
+        verdict = "" if seconds != 7200 else f" (target < 2 s) {'OK' if wall < 2 else 'MISSED'}"
+        lines.append(f"  {seconds // 60:>4} min: {wall:6.2f} s wall{verdict}, {simulated / wall:5.0f} simulated s per wall s, "
+                     f"ended {ended}, {frames} video frames shown, peak RSS {rss / 1024:.0f} MB")  # fmt: skip
+    return lines
+
+
 def main() -> None:
-    report = bench_segment() + bench_parse() + bench_append() + bench_removal_scaling()
+    report = bench_segment() + bench_parse() + bench_append() + bench_removal_scaling() + bench_simulate()
     print("\n".join(report))
 
 

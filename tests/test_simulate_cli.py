@@ -70,3 +70,39 @@ def test_inspect_buffered_directory(media):
     gapped = json.loads(run_cli("inspect", "buffered", *files, "--json").stdout)
     assert gapped["element"]["gaps"] == [{"start": 4.0, "length": 4.0}]
     assert run_cli("inspect", "buffered", media).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "args, status, message",
+    [
+        (["/nonexistent-msecli"], 1, r"nonexistent-msecli: no such file or directory"),
+        (["{tmp}"], 1, r"manifest\.json: no manifest\.json \(segment the media first, or pass a media file\)"),
+        (["{media}", "--bandwidth", "fast"], 2, r"--bandwidth: 'fast' is not a bandwidth"),
+        (["{media}", "--seek", "3"], 2, r"--seek '3': expected T@W"),
+        (["{media}", "--network-trace", "{tmp}/nope.txt"], 2, r"nope\.txt: cannot read the network trace"),
+        (["{media}", "--script", str(SCENARIO)], 2, r"one of them"),
+        ([], 2, r"one of them"),
+    ],
+)  # fmt: skip
+def test_simulate_path_usage_and_input_errors(media, tmp_path, args, status, message):
+    args = [a.format(tmp=tmp_path, media=media) for a in args]
+    assert_one_line_error(run_cli("simulate", *args), status, message)
+
+
+def test_simulate_reports_a_page_that_cannot_play_without_failing(media, tmp_path):
+    """A manifest whose video starts with a 4 s hole: the run ends stalled at 0, reported, exit 0."""
+    manifest = json.loads((media / "manifest.json").read_text())
+    video = next(t for t in manifest["tracks"] if t["kind"] == "video")
+    video["segments"] = video["segments"][1:]
+    for track in manifest["tracks"]:
+        track["init"] = str(media / track["init"])
+        for s in track["segments"]:
+            s["file"] = str(media / s["file"])
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    result = run_cli("simulate", tmp_path, "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)["summary"]
+    assert summary["startupDelay"] is None and not summary["ended"] and summary["currentTime"] == 0.0
+    assert summary["final"]["element"]["buffered"] == [[4.0, 10.0]]
+    text = run_cli("simulate", tmp_path)
+    assert "never played" in text.stdout

@@ -46,6 +46,7 @@ class TrackBuffer:
     max_interbuffer_distance: Fraction = Fraction(1, 1000)  # Chromium's, grows, never shrinks
     last_appended_pts: Fraction | None = None  # eviction never removes this GOP or earlier ones from the back
     bytes: int = 0
+    mutations: int = 0  # bumped on every change to the stored frames (observers cache on it)
     min_offset: Fraction = Fraction(0)  # bounds of PTS - DTS over the stored frames (B-frame reordering)
     max_offset: Fraction = Fraction(0)
     _dts: list[Fraction] = field(default_factory=list)
@@ -73,6 +74,7 @@ class TrackBuffer:
         if offset > self.max_offset:
             self.max_offset = offset
         self.frames.insert(index, frame)
+        self.mutations += 1
         dts_keys.insert(index, frame.dts)
         _insort_near_end(self._pts, frame.pts)
         self.bytes += frame.size
@@ -145,6 +147,7 @@ class TrackBuffer:
                 dropping = False
                 kept.append(frame)
         self.frames[first:index] = kept
+        self.mutations += 1
         self._dts[first:index] = [f.dts for f in kept]
         self._remove_presentation_keys(removed)
         self.bytes -= sum(frame.size for frame in removed)

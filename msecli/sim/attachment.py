@@ -138,6 +138,7 @@ class WorkerAttachment(Attachment):
         self._main = Snapshot(EMPTY, None, None, False)  # the Window's cached view
         self._pipeline = EMPTY  # what the media pipeline can still play once the worker is gone
         self._posted: Snapshot | None = None  # the worker's last post
+        self._posted_inputs: tuple[Any, ...] | None = None
         self._current_time = Fraction(0)  # the worker's cached element currentTime
         self._element_error = False
         worker.loop.after_task.append(self.post_snapshot_if_changed)
@@ -170,6 +171,10 @@ class WorkerAttachment(Attachment):
         ms = self.media_source
         if ms is None or ms.ready_state == ReadyState.CLOSED and self._posted is None:
             return
+        inputs = _snapshot_inputs(ms)
+        if inputs == self._posted_inputs:
+            return  # nothing the snapshot depends on changed: skip recomputing buffered
+        self._posted_inputs = inputs
         snapshot = Snapshot(ms.buffered(), ms.duration_value if ms.ready_state != ReadyState.CLOSED else None,
                             ms.live_seekable_range, ms.ready_state == ReadyState.ENDED)  # fmt: skip
         if snapshot != self._posted:
@@ -218,3 +223,9 @@ class WorkerAttachment(Attachment):
 
     def worker_terminated(self) -> None:
         self.worker_destroyed = True
+
+
+def _snapshot_inputs(ms: MediaSource) -> tuple[Any, ...]:
+    """Everything the element's buffered, seekable and duration are computed from, cheaply compared."""
+    tracks = tuple((id(sb), *(t.mutations for t in sb.track_buffers.values())) for sb in ms.active_source_buffers)
+    return ms.ready_state, ms.duration_value, ms.live_seekable_range, tracks
