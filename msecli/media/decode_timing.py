@@ -42,7 +42,7 @@ def time_decode(init: bytes, segments: list[bytes], *, threading: bool = True) -
         if stream is None:
             raise InputError("the appended bytes hold no audio or video track")
         if threading and stream.type == "video":
-            stream.thread_type = "FRAME"
+            stream.codec_context.thread_type = "FRAME"
         kind = stream.type  # read while open: a closed container's streams must not be touched
         rows, output = _decode(container, stream)
     table = np.array(rows, dtype=np.float64).reshape(-1, 6)
