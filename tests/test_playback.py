@@ -132,3 +132,28 @@ def test_two_virtual_clock_runs_print_identical_json(tmp_path):
         "target": "postMessage->main",
         "type": "attach+transfer",
     }
+
+
+def test_quota_exceeded_is_answered_by_removing_played_segments(segmented):
+    """A 100 kB video quota holds two of the sample's ~46 kB video segments: the player meets
+    QuotaExceededError, removes played segments (on segment boundaries) and still plays every frame."""
+    import dataclasses
+
+    out = segmented(SAMPLES / "h264-aac.mp4")
+    summary = run_workload(plan_from_manifest(out), dataclasses.replace(SPEC, video_quota=100_000),
+                           WorkloadOptions())["summary"]  # fmt: skip
+    assert summary["quotaExceeded"] >= 1 and summary["failure"] is None
+    assert summary["ended"] and summary["totalFrames"] == 300
+    assert summary["final"]["sourceBuffers"]["video"]["buffered"][0][0] > 0  # played media was removed
+
+
+def test_a_segment_larger_than_the_quota_is_reported(segmented):
+    import dataclasses
+
+    out = segmented(SAMPLES / "h264-aac.mp4")
+    summary = run_workload(plan_from_manifest(out), dataclasses.replace(SPEC, video_quota=30_000),
+                           WorkloadOptions())["summary"]  # fmt: skip
+    assert (
+        summary["failure"] == "QuotaExceededError on an empty SourceBuffer (video): a segment is larger than its quota"
+    )
+    assert summary["startupDelay"] is None

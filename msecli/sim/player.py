@@ -3,7 +3,7 @@
 Worker: create the MediaSource, post its handle to the Window, wait for `sourceopen`, add one SourceBuffer
 per track (after isTypeSupported), fetch segments over the simulated network one at a time, append them,
 keep `buffer_ahead` seconds ahead of the playhead, remove what is more than `buffer_behind` seconds
-behind, answer QuotaExceededError by removing played media and retrying, and call endOfStream() after
+behind, answer QuotaExceededError by removing played media and retrying (both on segment boundaries), and call endOfStream() after
 the last segment. Window: set the received handle as srcObject, play, post currentTime to the worker on
 every timeupdate, and perform the scripted seeks (telling the worker)."""
 
@@ -75,6 +75,7 @@ class WorkerPlayer:
         self.bytes_fetched = 0
         self.fetches: list[tuple[Fraction, Fraction, int]] = []  # (start, end, bytes)
         self.ended_called = False
+        self.quota_exceeded = 0  # QuotaExceededError answers from appendBuffer
         self.failure: str | None = None
         page.ms_context.listeners.append(self._on_event)
 
@@ -182,6 +183,7 @@ class WorkerPlayer:
         try:
             track.buffer.append_buffer(data)
         except QuotaExceededError:
+            self.quota_exceeded += 1
             self._make_room(track)
             return
         except DOMException as exc:
@@ -190,14 +192,23 @@ class WorkerPlayer:
         track.queue.pop(0)
 
     def _make_room(self, track: _TrackState) -> None:
-        """QuotaExceededError: remove played media (up to a margin behind the playhead), then retry on
+        """QuotaExceededError: remove played media up to a segment boundary (segments start with random
+        access points, so the GOP being played survives) a margin behind the playhead, then retry on
         updateend; with nothing to remove, retry when the playhead has moved on."""
-        cut = self.current_time - EVICTION_MARGIN
         buffered = track.buffer.buffered()
+        cut = self._segment_start_before(track, self.current_time - EVICTION_MARGIN)
         if buffered and cut > buffered.start(0):
             track.buffer.remove(0, float(cut))
+        elif not buffered:
+            self.failure = (f"QuotaExceededError on an empty SourceBuffer ({track.plan.id}): a segment is larger "
+                            f"than its quota")  # fmt: skip
         else:
             track.waiting_for_room = True
+
+    @staticmethod
+    def _segment_start_before(track: _TrackState, time: Fraction) -> Fraction:
+        starts = [s.start for s in track.plan.segments if s.start <= time]
+        return max(starts, default=Fraction(0))
 
     def _after_update(self, track: _TrackState) -> None:
         if self.ms.ready_state == ReadyState.CLOSED:
@@ -209,7 +220,7 @@ class WorkerPlayer:
         self._pump()
 
     def _remove_behind(self, track: _TrackState) -> None:
-        cut = self.current_time - self.buffer_behind
+        cut = self._segment_start_before(track, self.current_time - self.buffer_behind)
         buffered = track.buffer.buffered()
         if cut > 0 and buffered and buffered.start(0) < cut:
             track.buffer.remove(0, float(cut))

@@ -119,6 +119,7 @@ def summarise(page: Page, player: WorkerPlayer, app: MainApp, counts: Counter[tu
         "currentTime": json_number(float(element.current_time)),
         "simulatedTime": _t(end),
         "bytesFetched": player.bytes_fetched,
+        "quotaExceeded": player.quota_exceeded,
         "failure": player.failure,
         "final": {"element": {"buffered": element.buffered().to_json()}, "sourceBuffers": sources},
     }
