@@ -8,6 +8,7 @@ MSE core talks to and the source the element reads buffered/seekable from.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -25,12 +26,17 @@ if TYPE_CHECKING:
 
 @dataclass
 class EventLog:
-    """Every event of a run, in firing order: (simulated time, context name, target, type)."""
+    """Every event of a run, in firing order: (simulated time, context name, target, type), and a count
+    per (context, type). With keep=False only the counts are kept (long runs)."""
 
+    keep: bool = True
     entries: list[tuple[Fraction, str, str, str]] = field(default_factory=list)
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def add(self, time: Fraction, context: str, target: str, event_type: str) -> None:
-        self.entries.append((time, context, target, event_type))
+        self.counts[(context, event_type)] += 1
+        if self.keep:
+            self.entries.append((time, context, target, event_type))
 
 
 class Attachment:

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from msecli.errors import InputError
 from msecli.mse.enums import ReadyState
 from msecli.mse.errors import DOMException, QuotaExceededError
 from msecli.mse.media_source import MediaSource
@@ -293,8 +292,3 @@ class MainApp:
     def _seek(self, time: Fraction) -> None:
         self.page.element.set_current_time(float(time))
         self._post({"type": "seek", "time": float(time)})
-
-
-def check_plan(tracks: list[TrackPlan]) -> None:
-    if not tracks:
-        raise InputError("the manifest lists no tracks")

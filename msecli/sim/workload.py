@@ -4,7 +4,6 @@ and `--json` (schema in README)."""
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -67,9 +66,7 @@ def run_workload(tracks: list[TrackPlan], profile: Profile, options: WorkloadOpt
     page = Page(options.context, profile, latency=options.latency, realtime=options.realtime)
     if on_page is not None:
         on_page(page)
-    counts: Counter[tuple[str, str]] = Counter()
-    if not options.keep_events:
-        page.world.log.add = lambda time, context, target, event_type: counts.update([(context, event_type)])  # type: ignore[method-assign]
+    page.world.log.keep = options.keep_events
     player = WorkerPlayer(page, tracks, options.network, buffer_ahead=options.buffer_ahead,
                           buffer_behind=options.buffer_behind)  # fmt: skip
     app = MainApp(page, player, options.seeks)
@@ -80,10 +77,10 @@ def run_workload(tracks: list[TrackPlan], profile: Profile, options: WorkloadOpt
                         or (clock.settled and not element.potentially_playing()), MAX_SIMULATED)  # fmt: skip
     except DOMException as exc:
         raise InputError(f"the simulated page hit an uncaught {exc.name}: {exc}") from None
-    return summarise(page, player, app, counts)
+    return summarise(page, player, app)
 
 
-def summarise(page: Page, player: WorkerPlayer, app: MainApp, counts: Counter[tuple[str, str]]) -> dict[str, Any]:
+def summarise(page: Page, player: WorkerPlayer, app: MainApp) -> dict[str, Any]:
     element = page.element
     stats = element.stats
     end = page.world.clock.now
@@ -95,10 +92,8 @@ def summarise(page: Page, player: WorkerPlayer, app: MainApp, counts: Counter[tu
     samples = app.buffer_ahead_samples
     events = [{"time": _t(time), "context": context, "target": target, "type": kind}
               for time, context, target, kind in page.world.log.entries if kind not in QUIET]  # fmt: skip
-    for _, context, _, kind in page.world.log.entries:
-        counts[(context, kind)] += 1
     per_context: dict[str, dict[str, int]] = {}
-    for (context, kind), count in sorted(counts.items()):
+    for (context, kind), count in sorted(page.world.log.counts.items()):
         per_context.setdefault(context, {})[kind] = count
     sources: dict[str, dict[str, Any]] = {}
     for track_id, track in player.tracks.items():
