@@ -54,8 +54,8 @@ def _audio_segment(first_frame: int, count: int) -> bytes:
 def segment_set(seconds: int) -> list[TrackPlan]:
     inits = _inits()
     video = []
+    data_size = len(_video_segment(0))  # every video segment has the same size
     for index in range(seconds // 2):
-        data_size = len(_video_segment(0))
         video.append(SegmentRef(Fraction(2 * index), Fraction(2 * index + 2), data_size,
                                 lambda index=index: _video_segment(index)))  # fmt: skip
     audio = []

@@ -57,7 +57,7 @@ class Network:
             if len(fields) != 2:
                 raise UsageError(f"{path}:{number}: expected 'seconds bandwidth'")
             try:
-                time = parse_duration(fields[0] + "s") if not fields[0].endswith("s") else parse_duration(fields[0])
+                time = parse_duration(fields[0])
                 rate = parse_rate(fields[1])
             except UsageError as exc:
                 raise UsageError(f"{path}:{number}: {exc}") from None

@@ -9,6 +9,7 @@ every timeupdate, and perform the scripted seeks (telling the worker)."""
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -48,6 +49,10 @@ class _TrackState:
     next_index: int = -1  # -1: the init segment is next
     queue: list[tuple[int, bytes]] = field(default_factory=list)  # fetched, waiting to be appended
     waiting_for_room: bool = False
+    starts: list[Fraction] = field(default_factory=list)  # segment start times, ascending
+
+    def __post_init__(self) -> None:
+        self.starts = [s.start for s in self.plan.segments]
 
     def next_ref(self) -> SegmentRef | None:
         if self.next_index < 0:
@@ -206,8 +211,8 @@ class WorkerPlayer:
 
     @staticmethod
     def _segment_start_before(track: _TrackState, time: Fraction) -> Fraction:
-        starts = [s.start for s in track.plan.segments if s.start <= time]
-        return max(starts, default=Fraction(0))
+        index = bisect.bisect_right(track.starts, time)  # runs on every updateend: no scan of all segments
+        return track.starts[index - 1] if index else Fraction(0)
 
     def _after_update(self, track: _TrackState) -> None:
         if self.ms.ready_state == ReadyState.CLOSED:
