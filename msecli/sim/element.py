@@ -152,11 +152,7 @@ class Element:
     def _playable_span(self) -> tuple[Time, Time] | None:
         if self.source is None:
             return None
-        position = self._position
-        for start, end in self.source.playable().spans():
-            if start <= position <= end:
-                return start, end
-        return None
+        return _span_at(self.source.playable(), self._position)
 
     def _on_wake(self) -> None:
         self._wake = None
@@ -394,7 +390,7 @@ class Element:
             return HMEReadyState.HAVE_METADATA
         buffered = self.source.playable()
         position = self._position
-        span = next(((s, e) for s, e in buffered.spans() if s <= position <= e), None)
+        span = _span_at(buffered, position)
         if span is None:
             return HMEReadyState.HAVE_METADATA
         ended = self.source.media_source_ended()
@@ -452,6 +448,11 @@ class Element:
 
     def seekable(self) -> TimeRanges:
         return self.source.seekable() if self.source is not None else EMPTY
+
+
+def _span_at(ranges: TimeRanges, position: Time) -> tuple[Time, Time] | None:
+    """The range holding `position`, its end included: playback at a range's very end is still "in" it."""
+    return next(((start, end) for start, end in ranges.spans() if start <= position <= end), None)
 
 
 def _nearest(ranges: TimeRanges, target: Time) -> Time:
