@@ -167,6 +167,11 @@ def describe(received: Any) -> str | None:
     return "MediaSourceHandle" if isinstance(received, MediaSourceHandle) else None
 
 
+def _arrival(flag: str, arrived: list[Any]) -> dict[str, Any]:
+    """A post's record value: whether a message arrived, and the handle in the last one."""
+    return {flag: bool(arrived), "received": describe(arrived[-1]["handle"]) if arrived else None}
+
+
 class Runner:
     """Runs a script in the page's arrangement: MSE ops as tasks where the MediaSource lives (the
     worker, or the Window), element ops as Window tasks, each step followed by the simulation settling."""
@@ -345,12 +350,7 @@ class Runner:
         before = len(self.page.main_received)
         self.page.ms_context.post_message(self.page.window, {"type": "handle", "handle": handle},
                                           [handle] if transfer and handle is not None else [])  # fmt: skip
-
-        def value() -> dict[str, Any]:
-            arrived = self.page.main_received[before:]
-            return {"receivedOnMain": bool(arrived), "received": describe(arrived[-1]["handle"]) if arrived else None}
-
-        return value
+        return lambda: _arrival("receivedOnMain", self.page.main_received[before:])
 
     # Window ops
 
@@ -404,12 +404,7 @@ class Runner:
         before = len(self._worker2_received)
         self.page.window.post_message(self.second_worker, {"handle": handle},
                                       [handle] if transfer and handle is not None else [])  # fmt: skip
-
-        def value() -> dict[str, Any]:
-            arrived = self._worker2_received[before:]
-            return {"receivedByWorker": bool(arrived), "received": describe(arrived[-1]["handle"]) if arrived else None}
-
-        return value
+        return lambda: _arrival("receivedByWorker", self._worker2_received[before:])
 
     # Playback ops
 
