@@ -7,16 +7,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+import numpy as np
+
 from msecli.errors import ParseError
 from msecli.formats import Buffer, mpeg_audio
-from msecli.formats.frames import TrackInfo
+from msecli.formats.frames import FRAME_DTYPE, TrackInfo
 from msecli.formats.isobmff import boxes as iso_boxes
 from msecli.formats.isobmff import fragments
 from msecli.formats.isobmff.walk import read_box_header
 from msecli.formats.webm import ids
 from msecli.formats.webm import parser as webm
 from msecli.formats.webm.ebml import UNKNOWN_SIZE, read_element_header
-from msecli.mse.track_buffer import CodedFrame
+from msecli.mse.coded_frames import FrameBatch
 from msecli.timeline.time import Time
 
 ISO_IGNORED = {"free", "skip", "sidx", "pdin", "emsg", "prft", "uuid", "ssix", "mfra", "meta"}
@@ -47,7 +49,7 @@ class Init:
 @dataclass
 class Media:
     size: int
-    frames: list[tuple[int, CodedFrame]] = field(default_factory=list)  # (track id, frame) in parser order
+    batches: list[FrameBatch] = field(default_factory=list)  # per track, each frame with its place in the segment
     complete: bool = True  # False: more of this media segment follows (an unknown-size Cluster)
 
 
@@ -117,15 +119,17 @@ class IsoBmffParser(SegmentParser):
         node = iso_boxes.parse_boxes(data, moof.offset, moof.end).nodes[0]
         if not node.all("traf"):
             raise ParseError("moof has no traf", offset=moof.offset, path="moof")
-        frames: list[tuple[int, CodedFrame]] = []
+        batches: list[FrameBatch] = []
+        placed = 0
         for track_id, table in fragments.fragment_frames(node, self.tracks).items():
             if len(table) and int((table["offset"] + table["size"]).max()) > mdat.end:
                 raise ParseError(
                     "the mdat does not hold all the samples the trun lists", offset=mdat.offset, path="mdat"
                 )
-            scale = self.tracks[track_id].timescale
-            frames.extend((track_id, _frame(row, scale)) for row in table)
-        return Media(mdat.end, frames)
+            seq = np.arange(placed, placed + len(table))
+            batches.append(FrameBatch(track_id, self.tracks[track_id].timescale, table, seq))
+            placed += len(table)
+        return Media(mdat.end, batches)
 
 
 def _iso_duration(moov: iso_boxes.Node) -> Time | None:
@@ -137,9 +141,17 @@ def _iso_duration(moov: iso_boxes.Node) -> Time | None:
     return Fraction(duration, timescale)
 
 
-def _frame(row, timescale: int) -> CodedFrame:  # type: ignore[no-untyped-def]
-    return CodedFrame(Fraction(int(row["pts"]), timescale), Fraction(int(row["dts"]), timescale),
-                      Fraction(int(row["duration"]), timescale), bool(row["key"]), int(row["size"]))  # fmt: skip
+def _batches(frames: list[tuple[int, int, int, bool, int]], timescale: int) -> list[FrameBatch]:
+    """Frames given one by one as (track, time, duration, key, size), DTS = PTS = time, as batches."""
+    batches = []
+    for track in dict.fromkeys(f[0] for f in frames):
+        seq = np.array([i for i, f in enumerate(frames) if f[0] == track], np.int64)
+        table = np.zeros(len(seq), FRAME_DTYPE)
+        for row, index in zip(table, seq):
+            _, row["pts"], row["duration"], row["key"], row["size"] = frames[index]
+        table["dts"] = table["pts"]
+        batches.append(FrameBatch(track, timescale, table, seq))
+    return batches
 
 
 class WebmParser(SegmentParser):
@@ -215,7 +227,6 @@ class WebmParser(SegmentParser):
             return NeedData("media")
         nodes = webm.parse_elements(data, 0, end).nodes
         tables = webm.cluster_frames(nodes[0], self.tracks)
-        frames: list[tuple[int, CodedFrame]] = []
         for track, table in tables.items():
             if track not in self.tracks:
                 raise ParseError(
@@ -225,9 +236,14 @@ class WebmParser(SegmentParser):
                 self._saw_duration(track, int(table["duration"][:-1].max()))
             if len(table) and table["duration"][-1] == 0:  # the last block, with no duration anywhere
                 table["duration"][-1] = self.longest.get(track, 0)  # estimated, as Chromium does
-            frames.extend((track, _frame(row, self.timescale)) for row in table)
-        frames.sort(key=lambda item: item[1].dts)
-        return Media(end, frames)
+        # The segment's frame order: by decode time across tracks (ties: track order, then block order).
+        times = np.concatenate([t["dts"] for t in tables.values()]) if tables else np.zeros(0, np.int64)
+        seq = np.empty(len(times), np.int64)
+        seq[np.argsort(times, kind="stable")] = np.arange(len(times))
+        bounds = np.cumsum([0] + [len(t) for t in tables.values()])
+        batches = [FrameBatch(track, self.timescale, table, seq[bounds[i] : bounds[i + 1]])
+                   for i, (track, table) in enumerate(tables.items())]  # fmt: skip
+        return Media(end, batches)
 
     def _saw_duration(self, track: int, duration: int) -> None:
         self.longest[track] = max(self.longest.get(track, 0), duration)
@@ -242,17 +258,17 @@ class WebmParser(SegmentParser):
         element_id, start, size = child
         if element_id not in webm.CLUSTER_CHILDREN:  # an element that cannot be a child ends the Cluster
             self.open_cluster = None
-            return Media(0, self._flush(cluster), complete=True)
+            return Media(0, _batches(self._flush(cluster), self.timescale), complete=True)
         if size == UNKNOWN_SIZE or start + size > len(data):
             return NeedData("media")
-        frames: list[tuple[int, CodedFrame]] = []
+        frames: list[tuple[int, int, int, bool, int]] = []
         if element_id == ids.TIMESTAMP:
             cluster.timestamp = int.from_bytes(bytes(data[start : start + size]), "big")
         elif element_id in (ids.SIMPLE_BLOCK, ids.BLOCK_GROUP):
             frames = self._block(cluster, data, start + size)
-        return Media(start + size, frames, complete=False)
+        return Media(start + size, _batches(frames, self.timescale), complete=False)
 
-    def _block(self, cluster: _OpenCluster, data: Buffer, end: int) -> list[tuple[int, CodedFrame]]:
+    def _block(self, cluster: _OpenCluster, data: Buffer, end: int) -> list[tuple[int, int, int, bool, int]]:
         if cluster.timestamp is None:
             raise ParseError("block before the Cluster's Timestamp", offset=0, path="Cluster")
         (node,) = webm.parse_elements(data, 0, end).nodes
@@ -267,24 +283,20 @@ class WebmParser(SegmentParser):
         held = cluster.held.pop(track, None)
         if held is not None:  # the next block of the track says how long the held one lasts
             self._saw_duration(track, time - held[0])
-            frames.append((track, self._coded(held[0], time - held[0], held[1], held[2])))
+            frames.append((track, held[0], time - held[0], held[1], held[2]))
         duration = node.fields.get("BlockDuration") if node.type == "BlockGroup" else None
         if duration is not None:
-            frames.append((track, self._coded(time, duration, key, block.fields["payload_size"])))
+            frames.append((track, time, duration, key, block.fields["payload_size"]))
         else:
             cluster.held[track] = (time, key, block.fields["payload_size"])
         return frames
 
-    def _flush(self, cluster: _OpenCluster) -> list[tuple[int, CodedFrame]]:
+    def _flush(self, cluster: _OpenCluster) -> list[tuple[int, int, int, bool, int]]:
         frames = []
         for track, (time, key, size) in cluster.held.items():
             default = self.tracks[track].defaults.get("DefaultDuration", 0)
-            frames.append((track, self._coded(time, default or self.longest.get(track, 0), key, size)))
+            frames.append((track, time, default or self.longest.get(track, 0), key, size))
         return frames
-
-    def _coded(self, time: int, duration: int, key: bool, size: int) -> CodedFrame:
-        scale = self.timescale
-        return CodedFrame(Fraction(time, scale), Fraction(time, scale), Fraction(duration, scale), key, size)
 
 
 @dataclass
@@ -324,8 +336,7 @@ class MpegAudioParser(SegmentParser):
             return Init(0, InitSegment(self.tracks, None))
         if header.length > len(data):
             return NeedData("media")
-        duration = Fraction(header.samples, header.sample_rate)
-        return Media(header.length, [(1, CodedFrame(Fraction(0), Fraction(0), duration, True, header.length))])
+        return Media(header.length, _batches([(1, 0, header.samples, True, header.length)], header.sample_rate))
 
 
 def parser_for(mime_type: str) -> SegmentParser:

@@ -1,35 +1,104 @@
-"""A track buffer (§7.1) and the coded frames it stores, kept in decode order.
+"""A track buffer (§7.1): its coded frames in numpy columns of integer ticks on one exact grid (`scale`
+ticks per second), in decode order, with a presentation-order index beside them and the track buffer
+ranges kept up to date as frames come and go.
 
-Indexes keep the append path cheap: DTS keys for insertion, sorted PTS for "is anything in [a, b)?",
-a running byte count, and the track buffer ranges maintained as frames come (recomputed only after a
-removal, or when the merge threshold grows)."""
+Appending at the end and dropping from the front, what playback does all day, touch only the frames
+concerned; lookups are binary searches; removals and range repairs look only at the frames around them."""
 
 from __future__ import annotations
 
-import bisect
+from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+import numpy as np
+
+from msecli.mse.coded_frames import INT64_SAFE, CodedFrame, ceil_ticks, common_scale, scaled
 from msecli.timeline.ranges import TimeRanges
-from msecli.timeline.time import ONE_MICROSECOND, Time
+from msecli.timeline.time import INF, ONE_MICROSECOND, Time
+
+__all__ = ["CodedFrame", "TrackBuffer"]
+
+TIME_COLUMNS = frozenset({"dts", "pts", "duration", "end"})
 
 
-@dataclass(slots=True)
-class CodedFrame:
-    pts: Fraction
-    dts: Fraction
-    duration: Fraction
-    key: bool
-    size: int
+class _Store:
+    """Equal-length numpy columns with room at both ends: appends at the end and removals at the front
+    cost only the rows they touch."""
+
+    def __init__(self, dtypes: dict[str, type]) -> None:
+        self._data: dict[str, np.ndarray] = {name: np.empty(64, dtype) for name, dtype in dtypes.items()}
+        self._lo = self._hi = 0
+
+    def __len__(self) -> int:
+        return self._hi - self._lo
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._data[name][self._lo : self._hi]
 
     @property
-    def end(self) -> Fraction:
-        return self.pts + self.duration
+    def exact_objects(self) -> bool:
+        return self._data["pts"].dtype == object
 
-    @property
-    def span_end(self) -> Fraction:
-        """Where the frame's presentation ends in ranges: a zero duration still covers 1 µs."""
-        return self.pts + self.duration if self.duration > 0 else self.pts + ONE_MICROSECOND
+    def to_objects(self) -> None:
+        for name in TIME_COLUMNS & self._data.keys():
+            self._data[name] = self._data[name].astype(object)
+
+    def rescale(self, factor: int) -> None:
+        if not len(self):
+            return
+        if factor >= INT64_SAFE and not self.exact_objects:
+            self.to_objects()
+        for name in TIME_COLUMNS & self._data.keys():
+            self._data[name][self._lo : self._hi] *= factor
+
+    def insert(self, index: int, rows: dict[str, np.ndarray]) -> None:
+        count = len(rows["pts"])
+        if not count:
+            return
+        if not self.exact_objects and any(rows[n].dtype == object for n in TIME_COLUMNS & rows.keys()):
+            self.to_objects()
+        size, capacity = len(self), len(self._data["pts"])
+        if self._hi + count <= capacity:  # room at the end: shift the tail (nothing, when appending)
+            at = self._lo + index
+            for name, column in self._data.items():
+                column[at + count : self._hi + count] = column[at : self._hi]
+                column[at : at + count] = rows[name]
+            self._hi += count
+            return
+        grown_capacity = max(64, 2 * (size + count))
+        for name, column in self._data.items():
+            grown = np.empty(grown_capacity, column.dtype)
+            grown[:index] = column[self._lo : self._lo + index]
+            grown[index : index + count] = rows[name]
+            grown[index + count : size + count] = column[self._lo + index : self._hi]
+            self._data[name] = grown
+        self._lo, self._hi = 0, size + count
+
+    def delete(self, start: int, stop: int, keep: np.ndarray | None = None) -> None:
+        """Drop rows [start, stop), except those `keep` (a mask over them) marks."""
+        kept = 0 if keep is None else int(np.count_nonzero(keep))
+        gone = stop - start - kept
+        if gone <= 0:
+            return
+        if start == 0 and not kept:
+            self._lo += stop
+            return
+        lo = self._lo
+        for column in self._data.values():
+            kept_rows = column[lo + start : lo + stop][keep] if kept else None
+            if start < len(self) - stop:  # fewer rows before the hole than after it: move those
+                column[lo + gone : lo + gone + start] = column[lo : lo + start]
+                if kept:
+                    column[lo + gone + start : lo + stop] = kept_rows
+            else:
+                if kept:
+                    column[lo + start : lo + start + kept] = kept_rows
+                column[lo + start + kept : self._hi - gone] = column[lo + stop : self._hi]
+        if start < len(self) - stop:
+            self._lo += gone
+        else:
+            self._hi -= gone
 
 
 @dataclass
@@ -41,141 +110,298 @@ class TrackBuffer:
     last_frame_duration: Fraction | None = None
     highest_end_timestamp: Fraction | None = None
     need_random_access_point_flag: bool = True
-    frames: list[CodedFrame] = field(default_factory=list)  # sorted by DTS
     max_frame_duration: Fraction = Fraction(0)  # largest seen: the spec's merge-threshold practice
     max_interbuffer_distance: Fraction = Fraction(1, 1000)  # Chromium's, grows, never shrinks
     last_appended_pts: Fraction | None = None  # eviction never removes this GOP or earlier ones from the back
     bytes: int = 0
     mutations: int = 0  # bumped on every change to the stored frames (observers cache on it)
-    min_offset: Fraction = Fraction(0)  # bounds of PTS - DTS over the stored frames (B-frame reordering)
-    max_offset: Fraction = Fraction(0)
-    _dts: list[Fraction] = field(default_factory=list)
-    _pts: list[Fraction] = field(default_factory=list)  # sorted
-    _ranges: list[list[Time]] | None = None
+    scale: int = 1  # ticks per second of every stored time
+    _decode: _Store = field(
+        default_factory=lambda: _Store(
+            {"dts": np.int64, "pts": np.int64, "duration": np.int64, "key": np.bool_, "size": np.int64}
+        )  # fmt: skip
+    )
+    _presentation: _Store = field(default_factory=lambda: _Store({"pts": np.int64, "end": np.int64}))
+    _min_offset: int = 0  # bounds of PTS - DTS in ticks over the stored frames (B-frame reordering)
+    _max_offset: int = 0
+    _ranges: list[list[int]] | None = None  # ticks
     _ranges_gap: Time | None = None
+    _ranges_view: tuple[tuple, TimeRanges] | None = None  # the ranges as Fractions, for the same key
 
-    def add(self, frame: CodedFrame) -> None:
-        dts_keys = self._dts
-        if not dts_keys or frame.dts >= dts_keys[-1]:  # appending in decode order: the usual case
-            index = len(dts_keys)
-        else:
-            index = bisect.bisect_right(dts_keys, frame.dts)
-        if index:
-            step = frame.dts - dts_keys[index - 1]
-            if step > self.max_interbuffer_distance:
-                self.max_interbuffer_distance = step
-        if frame.duration > self.max_interbuffer_distance:
-            self.max_interbuffer_distance = frame.duration
-        if frame.duration > self.max_frame_duration:
-            self.max_frame_duration = frame.duration
-        offset = frame.pts - frame.dts
-        if offset < self.min_offset:
-            self.min_offset = offset
-        if offset > self.max_offset:
-            self.max_offset = offset
-        self.frames.insert(index, frame)
-        self.mutations += 1
-        dts_keys.insert(index, frame.dts)
-        _insort_near_end(self._pts, frame.pts)
-        self.bytes += frame.size
+    # The exact grid
+
+    def fit(self, *values: Fraction | int) -> None:
+        """Refine the grid so that every value lies on it, rescaling what is stored."""
+        scale = common_scale(self.scale, *values)
+        if scale == self.scale:
+            return
+        factor = scale // self.scale
+        if len(self) and not self._decode.exact_objects and self._largest_tick() * factor >= INT64_SAFE:
+            self._decode.to_objects()
+            self._presentation.to_objects()
+        self._decode.rescale(factor)
+        self._presentation.rescale(factor)
         if self._ranges is not None:
-            _merge_in(self._ranges, frame.pts, frame.span_end, self._ranges_gap)
+            self._ranges = [[start * factor, end * factor] for start, end in self._ranges]
+        self._min_offset *= factor
+        self._max_offset *= factor
+        self.scale = scale
 
-    def frames_presented_between(self, start: Time, end: Time) -> int:
-        """How many frames have a presentation timestamp in [start, end)."""
-        return bisect.bisect_left(self._pts, end) - bisect.bisect_left(self._pts, start)
+    def ticks(self, value: Fraction) -> int:
+        """A time on the grid (after `fit`) as ticks."""
+        return value.numerator * (self.scale // value.denominator)
 
-    def has_pts_in(self, start: Time, end: Time) -> bool:
-        if not self._pts or start > self._pts[-1]:  # after everything buffered: the usual case
-            return False
-        index = bisect.bisect_left(self._pts, start)
-        return index < len(self._pts) and self._pts[index] < end
+    def time(self, ticks: int) -> Fraction:
+        return Fraction(int(ticks), self.scale)
+
+    def _largest_tick(self) -> int:
+        dts, end = self._decode["dts"], self._presentation["end"]
+        return max(abs(int(dts.min())), abs(int(dts.max())), abs(int(end.min())), abs(int(end.max())))
+
+    def _ceil(self, value: Time) -> int | float:
+        return ceil_ticks(value, self.scale)
+
+    # Reading
+
+    def __len__(self) -> int:
+        return len(self._decode)
+
+    def frame(self, index: int) -> CodedFrame:
+        d = self._decode
+        return CodedFrame(self.time(d["pts"][index]), self.time(d["dts"][index]), self.time(d["duration"][index]),
+                          bool(d["key"][index]), int(d["size"][index]))  # fmt: skip
+
+    @property
+    def frames(self) -> list[CodedFrame]:
+        """Every stored frame in decode order (built on demand: for tests and reports, not hot paths)."""
+        return [self.frame(index) for index in range(len(self))]
 
     @property
     def highest_pts(self) -> Fraction | None:
-        return self._pts[-1] if self._pts else None
+        pts = self._presentation["pts"]
+        return self.time(pts[-1]) if len(pts) else None
 
-    # Lookups by presentation time, through the decode-order index: a frame's PTS lies within
-    # [DTS + min_offset, DTS + max_offset], so only that slice of decode order needs looking at.
+    def frames_presented_between(self, start: Time, end: Time) -> int:
+        """How many frames have a presentation timestamp in [start, end)."""
+        pts = self._presentation["pts"]
+        return self._count_below(pts, end) - self._count_below(pts, start)
 
-    def decode_slice(self, start: Time, end: Time) -> tuple[int, int]:
-        """Indexes (decode order) bounding every frame whose PTS may lie in [start, end)."""
-        low = bisect.bisect_left(self._dts, start - self.max_offset)
-        high = len(self._dts) if end == float("inf") else bisect.bisect_left(self._dts, end - self.min_offset)
-        return low, max(low, high)
+    def _count_below(self, sorted_ticks: np.ndarray, value: Time) -> int:
+        bound = self._ceil(value)
+        if bound == INF:
+            return len(sorted_ticks)
+        if bound == -INF:
+            return 0
+        return int(np.searchsorted(sorted_ticks, bound, side="left"))
 
-    def frames_starting_in(self, start: Time, end: Time) -> list[CodedFrame]:
+    def has_pts_in(self, start: Time, end: Time) -> bool:
+        pts = self._presentation["pts"]
+        index = self._count_below(pts, start)
+        return index < len(pts) and (end == INF or pts[index] < self._ceil(end))
+
+    def indexes_starting_in(self, start: Time, end: Time) -> np.ndarray:
+        """Decode-order indexes of the frames whose PTS lies in [start, end). A frame's PTS lies within
+        [DTS + min offset, DTS + max offset], so only that slice of decode order is looked at."""
         if not self.has_pts_in(start, end):
-            return []
-        low, high = self.decode_slice(start, end)
-        return [f for f in self.frames[low:high] if start <= f.pts < end]
+            return np.zeros(0, np.int64)
+        low_tick, high_tick = self._ceil(start), self._ceil(end)
+        dts = self._decode["dts"]
+        low = int(np.searchsorted(dts, low_tick - self._max_offset, side="left"))
+        high = len(dts) if high_tick == INF else int(np.searchsorted(dts, high_tick - self._min_offset, side="left"))
+        pts = self._decode["pts"][low:high]
+        inside = pts >= low_tick
+        if high_tick != INF:
+            inside &= pts < high_tick
+        return np.flatnonzero(inside) + low
+
+    def dts_equals(self, indexes: np.ndarray, value: Fraction | None) -> bool:
+        if value is None or not len(indexes) or (value * self.scale).denominator != 1:
+            return False
+        return bool((self._decode["dts"][indexes] == self.ticks(value)).any())
+
+    def min_pts(self, indexes: np.ndarray) -> Fraction:
+        return self.time(self._decode["pts"][indexes].min())
 
     def first_random_access_point_at_or_after(self, time: Time) -> Fraction | None:
         """The smallest PTS of a keyframe at or after `time`, looking no further than needed."""
-        low, _ = self.decode_slice(time, time)
-        best = None
-        for index in range(low, len(self.frames)):  # by index: a slice would copy the whole tail
-            frame = self.frames[index]
-            if best is not None and frame.dts > best - self.min_offset:
-                break
-            if frame.key and frame.pts >= time and (best is None or frame.pts < best):
-                best = frame.pts
-        return best
+        bound = self._ceil(time)
+        if bound == INF or not len(self):
+            return None
+        dts, pts, key = self._decode["dts"], self._decode["pts"], self._decode["key"]
+        index = int(np.searchsorted(dts, bound - self._max_offset, side="left"))
+        best, step = None, 64
+        while index < len(dts):
+            stop = min(len(dts), index + step)
+            window = pts[index:stop]
+            candidates = window[key[index:stop] & (window >= bound)]
+            if len(candidates):
+                found = candidates.min()
+                best = found if best is None else min(best, found)
+            if best is not None and dts[stop - 1] > best - self._min_offset:
+                break  # every later frame presents after `best`
+            index, step = stop, step * 2
+        return None if best is None else self.time(best)
 
-    def remove_with_dependants(self, doomed: list[CodedFrame]) -> list[CodedFrame]:
-        """Remove `doomed`, then every frame after each removed one up to the next RAP in decode
-        order (§7.2 step 15, §8.1 step 3.4). Returns everything removed. The work is proportional to
-        the frames removed (plus a search), not to the frames stored."""
-        if not doomed:
-            return []
-        doomed_ids = {id(f) for f in doomed}
-        first = min(bisect.bisect_left(self._dts, f.dts) for f in doomed)
-        last = max(bisect.bisect_right(self._dts, f.dts) for f in doomed)
-        index = last
-        while index < len(self.frames) and not self.frames[index].key:  # the dependants of the last one
-            index += 1
-        kept: list[CodedFrame] = []
-        removed: list[CodedFrame] = []
-        dropping = False
-        for frame in self.frames[first:index]:
-            if id(frame) in doomed_ids:
-                removed.append(frame)
-                dropping = True
-            elif dropping and not frame.key:
-                removed.append(frame)
-            else:
-                dropping = False
-                kept.append(frame)
-        self.frames[first:index] = kept
+    def _next_key(self, index: int) -> int:
+        """The first keyframe index at or after `index` (the length if none)."""
+        key, step = self._decode["key"], 64
+        while index < len(key):
+            stop = min(len(key), index + step)
+            found = np.flatnonzero(key[index:stop])
+            if len(found):
+                return index + int(found[0])
+            index, step = stop, step * 2
+        return len(key)
+
+    def _last_key(self) -> int:
+        key, stop, step = self._decode["key"], len(self), 64
+        while stop > 0:
+            start = max(0, stop - step)
+            found = np.flatnonzero(key[start:stop])
+            if len(found):
+                return start + int(found[-1])
+            stop, step = start, step * 2
+        return 0
+
+    def first_gop(self) -> tuple[Fraction, Fraction, int] | None:
+        """(first PTS, end of presentation, bytes) of the first GOP in decode order."""
+        return self._gop(0, self._next_key(1)) if len(self) else None
+
+    def last_gop(self) -> tuple[Fraction, Fraction, int] | None:
+        return self._gop(self._last_key(), len(self)) if len(self) else None
+
+    def _gop(self, start: int, stop: int) -> tuple[Fraction, Fraction, int]:
+        d = self._decode
+        pts = d["pts"][start:stop]
+        return (
+            self.time(pts.min()),
+            self.time((pts + d["duration"][start:stop]).max()),
+            int(d["size"][start:stop].sum()),
+        )
+
+    # Storing
+
+    def add(self, frame: CodedFrame) -> None:
+        """One frame (the per-frame path of coded frame processing)."""
+        self.fit(frame.pts, frame.dts, frame.duration, frame.span_end)
+        dts, pts, duration = (_column([self.ticks(t)]) for t in (frame.dts, frame.pts, frame.duration))
+        self.store(dts, pts, duration, np.array([frame.key]), np.array([frame.size], np.int64))
+
+    def store(self, dts: np.ndarray, pts: np.ndarray, duration: np.ndarray, key: np.ndarray, size: np.ndarray) -> None:
+        """Frames in ticks of `scale`, in decode order among themselves, as if added one by one."""
+        if not len(dts):
+            return
+        zero = duration <= 0
+        if zero.any() and self.scale % 1_000_000:  # a zero duration still covers 1 µs in ranges
+            old = self.scale
+            self.fit(ONE_MICROSECOND)
+            dts, pts, duration = (scaled(a, self.scale // old) for a in (dts, pts, duration))
+        if not self._decode.exact_objects and object in (dts.dtype, pts.dtype, duration.dtype):
+            self._decode.to_objects()
+            self._presentation.to_objects()
+        stored_dts = self._decode["dts"]
+        positions = np.searchsorted(stored_dts, dts, side="right") if len(stored_dts) else np.zeros(len(dts), np.int64)
+        self._note_stats(stored_dts, positions, dts, pts, duration)
+        rows = {"dts": dts, "pts": pts, "duration": duration, "key": key, "size": size}
+        if positions[0] == positions[-1]:  # one block: at the end, or into one gap
+            self._decode.insert(int(positions[0]), rows)
+        else:
+            self._merge_into(self._decode, positions, rows)
+        ends = pts + np.where(zero, self.ticks(ONE_MICROSECOND), duration) if zero.any() else pts + duration
+        self._store_presentation(pts, ends)
+        self.bytes += int(size.sum())
         self.mutations += 1
-        self._dts[first:index] = [f.dts for f in kept]
-        self._remove_presentation_keys(removed)
-        self.bytes -= sum(frame.size for frame in removed)
-        self._repair_ranges(removed)
-        return removed
 
-    def _remove_presentation_keys(self, removed: list[CodedFrame]) -> None:
-        """Drop the removed frames' PTS from the sorted index: one slice when they are a contiguous run
+    def _note_stats(self, stored_dts: np.ndarray, positions: np.ndarray, dts: np.ndarray, pts: np.ndarray,
+                    duration: np.ndarray) -> None:  # fmt: skip
+        """Largest duration, largest decode step (against the frame each one lands after), offsets."""
+        previous = np.empty(len(dts), dtype=dts.dtype)
+        previous[1:] = dts[:-1]
+        has_stored = positions > 0
+        before = stored_dts[np.maximum(positions - 1, 0)] if len(stored_dts) else np.zeros(len(dts), np.int64)
+        previous[0] = before[0] if has_stored[0] else dts[0]
+        previous[1:] = np.where(has_stored[1:], np.maximum(previous[1:], before[1:]), previous[1:])
+        largest = max(int((dts - previous).max()), int(duration.max()))
+        self.max_interbuffer_distance = max(self.max_interbuffer_distance, self.time(largest))
+        self.max_frame_duration = max(self.max_frame_duration, self.time(duration.max()))
+        offsets = pts - dts
+        if not len(self):
+            self._min_offset, self._max_offset = int(offsets.min()), int(offsets.max())
+        else:
+            self._min_offset = min(self._min_offset, int(offsets.min()))
+            self._max_offset = max(self._max_offset, int(offsets.max()))
+
+    @staticmethod
+    def _merge_into(store: _Store, positions: np.ndarray, rows: dict[str, np.ndarray]) -> None:
+        merged = {name: np.insert(store[name], positions, rows[name]) for name in store._data}
+        store.delete(0, len(store))
+        store.insert(0, merged)
+
+    def _store_presentation(self, pts: np.ndarray, ends: np.ndarray) -> None:
+        order = np.argsort(pts, kind="stable")
+        pts, ends = pts[order], ends[order]
+        stored = self._presentation["pts"]
+        positions = np.searchsorted(stored, pts, side="right") if len(stored) else np.zeros(len(pts), np.int64)
+        rows = {"pts": pts, "end": ends}
+        if positions[0] == positions[-1]:
+            self._presentation.insert(int(positions[0]), rows)
+        else:
+            self._merge_into(self._presentation, positions, rows)
+        if self._ranges is not None:
+            self._ranges = _merged(self._ranges, _spans(pts, ends, self._gap_ticks()), self._gap_ticks())
+
+    # Removing
+
+    def remove_with_dependants(self, doomed: np.ndarray) -> int:
+        """Remove the frames at decode indexes `doomed` (sorted), then every frame after each removed one up
+        to the next RAP in decode order (§7.2 step 15, §8.1 step 3.4). Returns how many went. The work is
+        proportional to the frames removed (plus a search), not to the frames stored."""
+        if not len(doomed):
+            return 0
+        first, stop = int(doomed[0]), self._next_key(int(doomed[-1]) + 1)
+        key = self._decode["key"][first:stop]
+        marked = np.zeros(stop - first, bool)
+        marked[doomed - first] = True
+        place = np.arange(stop - first)
+        # A frame goes when a removed frame precedes it with no surviving keyframe in between.
+        last_marked = np.maximum.accumulate(np.where(marked, place, -1))
+        last_safe_key = np.maximum.accumulate(np.where(key & ~marked, place, -1))
+        removed = last_marked > last_safe_key
+        pts = self._decode["pts"][first:stop][removed]
+        ends = pts + self._decode["duration"][first:stop][removed]
+        self.bytes -= int(self._decode["size"][first:stop][removed].sum())
+        self._decode.delete(first, stop, keep=~removed)
+        self._remove_presentation(pts)
+        self.mutations += 1
+        self._repair_ranges(pts, ends)
+        return int(removed.sum())
+
+    def _remove_presentation(self, removed_pts: np.ndarray) -> None:
+        """Drop the removed frames from the presentation index: one slice when they are a contiguous run
         of it (the usual case: a removal takes everything in a presentation interval)."""
-        low = bisect.bisect_left(self._pts, min(f.pts for f in removed))
-        high = bisect.bisect_right(self._pts, max(f.pts for f in removed))
-        if high - low == len(removed):
-            del self._pts[low:high]
+        pts = self._presentation["pts"]
+        low = int(np.searchsorted(pts, removed_pts.min(), side="left"))
+        high = int(np.searchsorted(pts, removed_pts.max(), side="right"))
+        if high - low == len(removed_pts):
+            self._presentation.delete(low, high)
             return
-        for frame in removed:
-            del self._pts[bisect.bisect_left(self._pts, frame.pts)]
+        wanted = Counter(removed_pts.tolist())
+        keep = np.ones(high - low, bool)
+        for offset, value in enumerate(pts[low:high].tolist()):
+            if wanted[value]:
+                wanted[value] -= 1
+                keep[offset] = False
+        self._presentation.delete(low, high, keep=keep)
 
-    def _repair_ranges(self, removed: list[CodedFrame]) -> None:
-        """Re-derive the cached ranges only around what was removed (a margin of one frame and one
-        merge threshold on each side); ranges elsewhere cannot have changed."""
-        if self._ranges is None or not removed:
-            self._ranges = None
+    def _repair_ranges(self, removed_pts: np.ndarray, removed_ends: np.ndarray) -> None:
+        """Re-derive the cached ranges only around what was removed (a margin of one frame and one merge
+        threshold on each side); ranges elsewhere cannot have changed."""
+        if self._ranges is None:
             return
-        gap = self._ranges_gap or 0
-        margin = self.max_frame_duration + gap + ONE_MICROSECOND
-        window_start = min(f.pts for f in removed) - margin
-        window_end = max(f.span_end for f in removed) + margin
-        outside: list[list[Time]] = []
+        gap = self._gap_ticks()
+        margin = self.ticks(self.max_frame_duration) + gap + int(self._ceil(ONE_MICROSECOND))
+        window_start, window_end = int(removed_pts.min()) - margin, int(removed_ends.max()) + margin
+        outside: list[list[int]] = []
         for span_start, span_end in self._ranges:
             if span_end <= window_start or span_start >= window_end:
                 outside.append([span_start, span_end])
@@ -184,56 +410,67 @@ class TrackBuffer:
                     outside.append([span_start, window_start])
                 if span_end > window_end:
                     outside.append([window_end, span_end])
-        low, high = self.decode_slice(window_start - self.max_frame_duration, window_end)
-        inside = [[max(f.pts, window_start), min(f.span_end, window_end)] for f in self.frames[low:high]
-                  if f.span_end > window_start and f.pts < window_end]  # fmt: skip
-        spans: list[list[Time]] = []
-        for start, end in sorted(outside + inside):
-            if spans and (start <= spans[-1][1] or start - spans[-1][1] < gap):
-                spans[-1][1] = max(spans[-1][1], end)
-            else:
-                spans.append([start, end])
-        self._ranges = spans
+        pts, ends = self._presentation["pts"], self._presentation["end"]
+        low = int(np.searchsorted(pts, window_start - self.ticks(self.max_frame_duration), side="left"))
+        high = int(np.searchsorted(pts, window_end, side="left"))
+        near_pts, near_ends = pts[low:high], ends[low:high]
+        inside = near_ends > window_start
+        clipped = _spans(np.maximum(near_pts[inside], window_start), np.minimum(near_ends[inside], window_end), gap)
+        self._ranges = _merged(outside, clipped, gap)
+
+    # Ranges
+
+    def _gap_ticks(self) -> int:
+        return max(1, int(self._ceil(self._ranges_gap or 0)))
 
     def ranges(self, merge_gap: Time) -> TimeRanges:
         """The track buffer ranges: frames' [PTS, PTS+dur) intervals, gaps below `merge_gap` closed."""
         if self._ranges is None or self._ranges_gap != merge_gap:
-            spans: list[list[Time]] = []
-            for start, end in sorted((f.pts, f.span_end) for f in self.frames):
-                if spans and (start <= spans[-1][1] or start - spans[-1][1] < merge_gap):
-                    spans[-1][1] = max(spans[-1][1], end)
-                else:
-                    spans.append([start, end])
-            self._ranges, self._ranges_gap = spans, merge_gap
-        return TimeRanges._normalised([s for s, _ in self._ranges], [e for _, e in self._ranges])
+            self._ranges_gap = merge_gap
+            self._ranges = _spans(self._presentation["pts"], self._presentation["end"], self._gap_ticks())
+        key = (self.mutations, merge_gap, self.scale)
+        if self._ranges_view is None or self._ranges_view[0] != key:
+            spans = self._ranges
+            view = TimeRanges._normalised([self.time(s) for s, _ in spans], [self.time(e) for _, e in spans])
+            self._ranges_view = (key, view)
+        return self._ranges_view[1]
 
     def ranges_end(self, merge_gap: Time) -> Time:
-        ranges = self.ranges(merge_gap)
-        return ranges.highest_end
+        return self.ranges(merge_gap).highest_end
 
 
-def _insort_near_end(keys: list[Fraction], value: Fraction, window: int = 32) -> None:
-    """insort, looking first at the last few keys: presentation order differs from decode order only
-    by a few frames (B-frames), so a new frame's PTS almost always belongs near the end."""
-    low = len(keys) - window
-    if low > 0 and keys[low] <= value:
-        bisect.insort(keys, value, lo=low)
+def _spans(pts: np.ndarray, ends: np.ndarray, gap: int) -> list[list[int]]:
+    """Merged [start, end) spans of intervals sorted by start: a new span begins only where the next start
+    lies at least `gap` ticks past everything before it."""
+    if not len(pts):
+        return []
+    reach = np.maximum.accumulate(ends)
+    breaks = np.flatnonzero(pts[1:] - reach[:-1] >= gap) + 1
+    starts = pts[np.concatenate(([0], breaks))]
+    stops = reach[np.concatenate((breaks - 1, [len(pts) - 1]))]
+    return [[int(s), int(e)] for s, e in zip(starts.tolist(), stops.tolist())]
+
+
+def _merged(spans: list[list[int]], new: list[list[int]], gap: int) -> list[list[int]]:
+    """Two span lists as one, merged by the same rule. New spans after the last old start (appending)
+    only touch the tail."""
+    if not new:
+        return spans
+    if spans and new[0][0] >= spans[-1][0]:
+        head, tail = spans[:-1], [spans[-1]] + new
     else:
-        bisect.insort(keys, value)
-
-
-def _merge_in(spans: list[list[Time]], start: Time, end: Time, gap: Time | None) -> None:
-    """Add [start, end) to sorted, gap-merged spans, merging with neighbours as the batch rule would."""
-    gap = gap or 0
-    index = bisect.bisect_right([s for s, _ in spans], start) if len(spans) < 64 or start < spans[-1][0] else len(spans)
-    spans.insert(index, [start, end])
-    lo = max(index - 1, 0)
-    while lo + 1 < len(spans):
-        a, b = spans[lo], spans[lo + 1]
-        if b[0] <= a[1] or b[0] - a[1] < gap:
-            a[1] = max(a[1], b[1])
-            del spans[lo + 1]
-        elif lo + 1 > index:
-            break
+        head, tail = [], sorted(spans + new)
+    out = head
+    for start, end in tail:
+        if out and start - out[-1][1] < gap:
+            out[-1][1] = max(out[-1][1], end)
         else:
-            lo += 1
+            out.append([start, end])
+    return out
+
+
+def _column(values: list[int]) -> np.ndarray:
+    """Ticks as an int64 column, or as Python ints where int64 could overflow."""
+    if all(-INT64_SAFE < v < INT64_SAFE for v in values):
+        return np.array(values, np.int64)
+    return np.array(values, object)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import mmap
+import os
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,7 @@ def buffered_report(sources: list[Source], profile_name: str, manifest_types: di
         buffer, _ = buffers[group]
         for path in paths:
             try:
-                buffer.append_buffer(path.read_bytes())
+                buffer.append_buffer(_read_only(path))
             except DOMException as exc:  # e.g. QuotaExceededError: what the page would see; stop there
                 refused[group] = {"file": str(path), "exception": exc.name, "message": str(exc)}
                 break
@@ -48,11 +50,19 @@ def buffered_report(sources: list[Source], profile_name: str, manifest_types: di
     for group, (buffer, mime_type) in buffers.items():
         ranges = buffer.buffered()
         report["sourceBuffers"][group] = {"type": mime_type, "buffered": ranges.to_json(), "gaps": gaps(ranges),
-                                          "frames": sum(len(t.frames) for t in buffer.track_buffers.values()),
+                                          "frames": sum(len(t) for t in buffer.track_buffers.values()),
                                           "appendRefused": refused.get(group)}  # fmt: skip
     element_ranges = element.buffered()
     report["element"] = {"buffered": element_ranges.to_json(), "gaps": gaps(element_ranges)}
     return report
+
+
+def _read_only(path: Path) -> memoryview:
+    """The file's bytes without reading them all in: a read-only map, released when no longer referenced."""
+    with open(path, "rb") as file:
+        if os.fstat(file.fileno()).st_size == 0:
+            return memoryview(b"")
+        return memoryview(mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ))
 
 
 def gaps(ranges: TimeRanges) -> list[dict[str, float]]:
