@@ -16,6 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+from av.video.frame import PictureType
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "bench"
@@ -51,6 +52,7 @@ def make_input(path: Path, seconds: int) -> None:
         audio_frames = asrc.decode(audio=0)
         audio_time = Fraction(0)
         for frame in vsrc.decode(video=0):
+            frame.pict_type = PictureType.NONE  # lavfi marks every frame I: x264 would make each one an IDR
             out.mux(video.encode(frame))
             while audio_time <= frame.time:
                 chunk = next(audio_frames, None)
@@ -66,7 +68,7 @@ def make_input(path: Path, seconds: int) -> None:
 
 
 def cached_input(seconds: int) -> Path:
-    path = CACHE / f"input-{seconds}s-720p.mp4"
+    path = CACHE / f"input-{seconds}s-720p-gop2s.mp4"
     if not path.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         print(f"making the {seconds} s benchmark input (once; cached in {CACHE.relative_to(ROOT)}) …", flush=True)
@@ -246,25 +248,60 @@ def inspect_manifest(segments: Path) -> list[dict]:
 
 
 def bench_append() -> list[str]:
-    """The MSE append path (segment parser loop + coded frame processing) over the 10-minute input's segments."""
+    """The MSE append path (segment parser loop + coded frame processing) over the 10-minute input's segments,
+    and the per-frame cost alone: one media segment of 2 million frames through the same path."""
     from msecli import inspect
     from msecli.sim.buffered import buffered_report
 
     segments = CACHE / "scratch" / "out-long"
     sources = inspect.resolve([segments])
     total_bytes = sum(s.path.stat().st_size for s in sources)
-    started = time.perf_counter()
     big = 1 << 40  # a quota that holds everything: this measures appending, not eviction
-    report = buffered_report(sources, "spec", inspect.manifest_types([segments]), (big, big))
-    elapsed = time.perf_counter() - started
+    elapsed = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        report = buffered_report(sources, "spec", inspect.manifest_types([segments]), (big, big))
+        elapsed = min(elapsed, time.perf_counter() - started)
     frames = sum(entry["frames"] for entry in report["sourceBuffers"].values())
     gbps, rate = total_bytes / elapsed / 1e9, frames / elapsed / 1e6
+    appends = len(sources)
+    count, per_frame_rate = _one_segment_append_rate(segments)
     return [
-        f"append path: {len(sources)} segment files ({total_bytes / 1e6:.0f} MB, {frames} frames) through the core: "
-        f"{elapsed:.2f} s = {gbps:.2f} GB/s (target >= 1) {'OK' if gbps >= 1 else 'MISSED'}, "
-        f"{rate:.2f} M frames/s (target >= 2) {'OK' if rate >= 2 else 'MISSED'}; element buffered "
-        f"{report['element']['buffered']}",
+        f"append path: {appends} segment files ({total_bytes / 1e6:.0f} MB, {frames} frames) through the core, "
+        f"best of 3: {elapsed:.3f} s = {gbps:.2f} GB/s (target >= 1) {'OK' if gbps >= 1 else 'MISSED'}, "
+        f"{rate:.2f} M frames/s (target >= 2) {'OK' if rate >= 2 else 'MISSED'}",
+        f"  = {elapsed / appends * 1e6:.0f} us per appendBuffer of about {frames / appends:.0f} frames; the frames "
+        f"themselves are stored in bulk: one segment of {count / 1e6:.0f} M frames appends at "
+        f"{per_frame_rate:.1f} M frames/s; element buffered {report['element']['buffered']}",
     ]
+
+
+def _one_segment_append_rate(segments: Path) -> tuple[int, float]:
+    """Frames per second through appendBuffer for one media segment of 2 million one-byte video frames."""
+    import numpy as np
+
+    from msecli.formats.isobmff.write import TrackRun, media_segment_header
+    from msecli.mse.profiles import SPEC
+    from msecli.sim.page import attached_page
+
+    count = 2_000_000
+    keys = np.arange(count) % 60 == 0
+    offsets = np.full(count, 1024, np.int64)  # the init's edit list takes 1024 ticks off every PTS
+    run = TrackRun(1, 0, np.full(count, 512, np.int64), np.ones(count, np.int64), keys, offsets)
+    video = next(t for t in inspect_manifest(segments) if t["kind"] == "video")
+    media = media_segment_header(1, [run]) + bytes(count)
+    best = float("inf")
+    for _ in range(3):
+        page = attached_page(SPEC)
+        sb = page.media_source.add_source_buffer(video["mimeType"])
+        sb.append_buffer((segments / video["init"]).read_bytes())
+        page.loop.run_until_idle()
+        started = time.perf_counter()
+        sb.append_buffer(media)
+        page.loop.run_until_idle()
+        best = min(best, time.perf_counter() - started)
+        assert sum(len(t) for t in sb.track_buffers.values()) == count
+    return count, count / best / 1e6
 
 
 def bench_removal_scaling() -> list[str]:
@@ -273,7 +310,9 @@ def bench_removal_scaling() -> list[str]:
     from fractions import Fraction
 
     from msecli.mse.profiles import SPEC
-    from msecli.mse.track_buffer import CodedFrame, TrackBuffer
+    import numpy as np
+
+    from msecli.mse.track_buffer import TrackBuffer
     from msecli.sim.page import attached_page
 
     lines = ["removal scaling (synthetic 30 fps video, 2 s GOPs; remove 2 s / evict the first GOP; stored frames "
@@ -282,10 +321,10 @@ def bench_removal_scaling() -> list[str]:
         page = attached_page(SPEC)
         element, ms = page.element, page.media_source
         sb = ms.add_source_buffer('video/mp4; codecs="avc1.64001e"')
-        track = TrackBuffer(1, "video", "avc1.64001e")
+        track = TrackBuffer(1, "video", "avc1.64001e", scale=30)
         count = minutes * 60 * 30
-        for i in range(count):
-            track.add(CodedFrame(Fraction(i, 30), Fraction(i, 30), Fraction(1, 30), i % 60 == 0, 1000))
+        ticks = np.arange(count, dtype=np.int64)
+        track.store(ticks, ticks, np.ones(count, np.int64), ticks % 60 == 0, np.full(count, 1000, np.int64))
         sb.track_buffers[1] = track
         ms.duration_change(Fraction(minutes * 60))
         sb.buffered()  # warm the ranges cache, as playback would
