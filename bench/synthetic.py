@@ -5,6 +5,7 @@ the bundled sample (their stsd is 640x360; only the sizes here are 1080p's)."""
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from fractions import Fraction
 from pathlib import Path
@@ -42,13 +43,19 @@ def _video_segment(index: int) -> bytes:
         np.full(GOP, 1024, np.int64),
     )  # fmt: skip  (the init edit list subtracts 1024)
     header = media_segment_header(index + 1, [run])
-    return header + bytes(run.data_size)
+    return header + _zeros(run.data_size)
 
 
 def _audio_segment(first_frame: int, count: int) -> bytes:
     run = TrackRun(1, first_frame * 1024, np.full(count, 1024, np.uint32), np.full(count, AUDIO_FRAME_BYTES, np.uint32),
                    np.ones(count, bool), np.zeros(count, np.int64))  # fmt: skip
-    return media_segment_header(first_frame + 1, [run]) + bytes(run.data_size)
+    return media_segment_header(first_frame + 1, [run]) + _zeros(run.data_size)
+
+
+@functools.cache
+def _zeros(size: int) -> bytes:
+    """Sample bytes, made once per size: fresh pages for every segment cost more than simulating it."""
+    return bytes(size)
 
 
 def segment_set(seconds: int) -> list[TrackPlan]:

@@ -59,6 +59,8 @@ class Element:
         self.ready_state = HMEReadyState.HAVE_NOTHING
         self.network_state = NETWORK_EMPTY
         self.duration: float = math.nan
+        self._duration_seen: float = math.nan
+        self._duration_exact: Time = math.nan
         self.paused = True
         self.seeking = False
         self.playback_rate = Fraction(1)
@@ -105,7 +107,13 @@ class Element:
     def ended(self) -> bool:
         """HTML "ended playback", direction forwards: at the end of a known duration."""
         return (self.ready_state >= HMEReadyState.HAVE_METADATA and not math.isnan(self.duration)
-                and self.current_time >= from_idl_double(self.duration))  # fmt: skip
+                and self.current_time >= self._exact_duration())  # fmt: skip
+
+    def _exact_duration(self) -> Time:
+        """duration as an exact time, converted once per value (the clock asks constantly)."""
+        if self._duration_seen != self.duration:
+            self._duration_seen, self._duration_exact = self.duration, from_idl_double(self.duration)
+        return self._duration_exact
 
     def potentially_playing(self) -> bool:
         return (not self.paused and not self.ended and self.error is None and not self.seeking
@@ -143,7 +151,7 @@ class Element:
         if span is not None:
             stops.append(span[1])
         if not math.isnan(self.duration) and self.duration != math.inf:
-            stops.append(from_idl_double(self.duration))
+            stops.append(self._exact_duration())
         if self.stop_at is not None and self.stop_at > self._position:
             stops.append(self.stop_at)
         stop = min(stops, default=self._position)
