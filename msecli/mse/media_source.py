@@ -13,6 +13,7 @@ from msecli.mse.errors import IDLTypeError, InvalidStateError, NotFoundError, No
 from msecli.mse.handle import MediaSourceHandle
 from msecli.mse.host import Host
 from msecli.mse.profiles import SPEC, Profile
+from msecli.mse.tracks import TEXT_MODES, MediaTrack
 from msecli.timeline.ranges import EMPTY, TimeRanges
 from msecli.timeline.time import INF, Time, from_idl_double, to_idl_double
 
@@ -121,6 +122,41 @@ class MediaSource:
         # 11. Release its resources.
         buffer.release()
         self.host.mirror(lambda element: element.media_source_changed())
+
+    # Track selection (mse-notes §2.10)
+
+    def set_track_state(self, track: MediaTrack, value: bool | str) -> None:
+        """AudioTrack.enabled, VideoTrack.selected or TextTrack.mode set by the page, then activeSourceBuffers
+        kept as §2.10 says. A VideoTrackList has one selected track: selecting one unselects the other."""
+        if track.kind == "text":
+            if value not in TEXT_MODES:
+                raise IDLTypeError(f"{value!r} is not a valid TextTrackMode value")
+            track.mode = str(value)
+        elif track.kind == "video":
+            if value:
+                for other in self._tracks("video"):
+                    if other is not track and other.selected:
+                        other.selected = False
+                        self._deactivate_if_unused(other.source_buffer)
+            track.selected = bool(value)
+        else:
+            track.enabled = bool(value)
+        buffer = track.source_buffer
+        if track.on and buffer is not None and buffer not in self.active_source_buffers:
+            self.active_source_buffers = [sb for sb in self.source_buffers
+                                          if sb in self.active_source_buffers or sb is buffer]  # fmt: skip
+            self.host.queue_event("activeSourceBuffers", "addsourcebuffer")
+        elif not track.on:
+            self._deactivate_if_unused(buffer)
+        self.host.mirror(lambda element: element.media_source_changed())
+
+    def _tracks(self, kind: str) -> list[MediaTrack]:
+        return [t for sb in self.source_buffers for t in sb.tracks() if t.kind == kind]
+
+    def _deactivate_if_unused(self, buffer: SourceBuffer | None) -> None:
+        if buffer in self.active_source_buffers and not any(t.on for t in buffer.tracks()):  # type: ignore[union-attr]
+            self.active_source_buffers.remove(buffer)  # type: ignore[arg-type]
+            self.host.queue_event("activeSourceBuffers", "removesourcebuffer")
 
     def end_of_stream(self, error: str | None = None) -> None:
         """IDL: endOfStream(error), #dom-mediasource-endofstream."""

@@ -37,6 +37,9 @@ class Profile:
     # up to the new frame; chromium: the overlapped frame's tail is trimmed instead (not for overlaps
     # under 1 ms; a frame starting at the same time replaces it).
     audio_splice_trims_tail: bool = False
+    # chromium: MSE ignores in-band text tracks (its stream parsers drop them); the spec makes a TextTrack
+    # and a text track buffer for each.
+    ignores_text_tracks: bool = False
 
     def merge_gap(self, track: TrackBuffer) -> Time:
         if self.merge_by_fudge_room:
@@ -49,5 +52,6 @@ class Profile:
 
 SPEC = Profile("spec", merge_by_fudge_room=False)
 CHROMIUM = Profile("chromium", merge_by_fudge_room=True, duration_below_buffered_removes=True,
-                   abort_cancels_remove=True, partial_audio_trimming=True, audio_splice_trims_tail=True)  # fmt: skip
+                   abort_cancels_remove=True, partial_audio_trimming=True, audio_splice_trims_tail=True,
+                   ignores_text_tracks=True)  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

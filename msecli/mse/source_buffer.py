@@ -25,6 +25,7 @@ from msecli.mse.enums import AppendMode, AppendState, ReadyState
 from msecli.mse.errors import IDLTypeError, InvalidStateError, NotSupportedError, QuotaExceededError
 from msecli.mse.segment_parser import Init, InitSegment, Media, NeedData, Skip, parser_for
 from msecli.mse.track_buffer import TrackBuffer
+from msecli.mse.tracks import MediaTrack
 from msecli.timeline.ranges import EMPTY, TimeRanges
 from msecli.timeline.time import INF, ONE_MICROSECOND, Time, from_idl_double, to_idl_double
 
@@ -58,6 +59,9 @@ class SourceBuffer:
         self.first_initialization_segment_received_flag = False
         self.pending_initialization_segment_for_change_type_flag = False
         self.track_buffers: dict[int, TrackBuffer] = {}
+        self.audio_tracks: list[MediaTrack] = []
+        self.video_tracks: list[MediaTrack] = []
+        self.text_tracks: list[MediaTrack] = []
         self.first_init_tracks: dict[str, list[int]] | None = None
         # Implementation state (not spec slots)
         self.parser = parser_for(mime_type)
@@ -264,6 +268,9 @@ class SourceBuffer:
         self.removed = True
         self.cancel_pending()
         self.track_buffers = {}
+        for track in self.tracks():  # removeSourceBuffer steps 3-8: the tracks leave their lists
+            track.source_buffer = None
+        self.audio_tracks, self.video_tracks, self.text_tracks = [], [], []
         self.input_buffer = InputBuffer()
         self.media_source = None
 
@@ -367,6 +374,9 @@ class SourceBuffer:
     def initialization_segment_received(self, segment: InitSegment) -> bool:
         ms = self.media_source
         assert ms is not None
+        if self.profile.ignores_text_tracks:
+            # DEVIATION (chromium profile): text tracks in an init segment are ignored, as if absent.
+            segment = InitSegment({i: t for i, t in segment.tracks.items() if t.kind != "text"}, segment.duration)
         if ms.duration_value is None:  # 1
             ms.duration_change(segment.duration if segment.duration else INF)
         kinds = {k: sorted(i for i, t in segment.tracks.items() if t.kind == k) for k in ("audio", "video", "text")}
@@ -396,9 +406,8 @@ class SourceBuffer:
             for kind in ("audio", "video", "text"):  # 5.2-5.4
                 for track_id in kinds[kind]:
                     info = segment.tracks[track_id]
+                    active_track_flag |= self._add_track(kind, track_id, "")
                     self.track_buffers[track_id] = TrackBuffer(track_id, kind, info.codecs)
-                    if kind in ("audio", "video"):
-                        active_track_flag = True
             if active_track_flag and self not in ms.active_source_buffers:  # 5.5
                 ms.active_source_buffers = [
                     sb for sb in ms.source_buffers if sb in ms.active_source_buffers or sb is self
@@ -416,6 +425,21 @@ class SourceBuffer:
             self.host.mirror(lambda element: element.all_initialization_segments_received(video))
         return True
 
+    def _add_track(self, kind: str, track_id: int, language: str) -> bool:
+        """§6 steps 5.2.5-5.4: a new AudioTrack (the SourceBuffer's first is enabled), VideoTrack (its first is
+        selected) or TextTrack (mode "disabled"). True when the new track is on: the active track flag."""
+        tracks = {"audio": self.audio_tracks, "video": self.video_tracks, "text": self.text_tracks}[kind]
+        track = MediaTrack(kind, track_id, self, "" if language == "und" else language)
+        if kind == "audio":
+            track.enabled = not tracks
+        elif kind == "video":
+            track.selected = not tracks
+        tracks.append(track)
+        return track.on
+
+    def tracks(self) -> list[MediaTrack]:
+        return self.audio_tracks + self.video_tracks + self.text_tracks
+
     def _map_track_ids(self, kinds: dict[str, list[int]], first: dict[str, list[int]]) -> dict[int, int]:
         """With one track of a type, its Track ID may change between init segments: map it back."""
         return {new[0]: old[0] for k in kinds if len(new := kinds[k]) == 1 and len(old := first.get(k, [])) == 1}
@@ -424,6 +448,8 @@ class SourceBuffer:
         """Every track's codec must be on this SourceBuffer's codecs list (the spec's MAY; Chromium's rule)."""
         wanted = [c.lower() for c in self.codecs]
         for info in segment.tracks.values():
+            if info.kind not in ("audio", "video"):
+                continue  # text codecs are never in a type isTypeSupported accepts: the MAY is not applied to them
             codec = info.codecs.lower()
             if wanted and not any(codec == w or codec.split(".")[0] == w.split(".")[0] for w in wanted):
                 return False
@@ -590,6 +616,8 @@ class SourceBuffer:
                 if existing.pts <= pts < existing.end:
                     if track_buffer.kind == "audio":
                         removed, replacement = self._audio_splice(existing, int(index), pts)
+                    elif track_buffer.kind == "text":
+                        removed, replacement = self._text_splice(existing, int(index), pts)
                     elif pts < existing.pts + ONE_MICROSECOND:
                         removed.append(int(index))
                     break
@@ -629,6 +657,13 @@ class SourceBuffer:
                 return [], None  # an overlap under 1 ms is left alone
             return [index], CodedFrame(overlapped.pts, overlapped.dts, head, overlapped.key, overlapped.size)
         return [index], CodedFrame(overlapped.pts, overlapped.dts, head, True, 0)  # silence
+
+    def _text_splice(self, overlapped: CodedFrame, index: int, new_pts: Fraction) -> tuple[list[int], CodedFrame | None]:
+        """The text splice frame algorithm (§7.4): the overlapped cue goes and comes back cut at the new cue's
+        start (later cues inside the new one go in step 14); no splice frame is returned."""
+        head = new_pts - overlapped.pts
+        cut = CodedFrame(overlapped.pts, overlapped.dts, head, overlapped.key, overlapped.size) if head > 0 else None
+        return [index], cut
 
     def _after_frames(self) -> None:
         """§7.3: the element's readyState may rise; the duration grows to the group end."""

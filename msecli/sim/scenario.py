@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from msecli.errors import MsecliError, UsageError
-from msecli.mse.errors import InvalidStateError
+from msecli.mse.errors import IDLTypeError, InvalidStateError
 from msecli.mse.handle import MediaSourceHandle
 from msecli.mse.media_source import MediaSource
 from msecli.mse.profiles import PROFILES, Profile
@@ -50,6 +50,7 @@ OPS: dict[str, tuple[set[str], set[str]]] = {  # op -> (required fields, optiona
     "detach": (set(), set()),
     "element": (set(), {"set", "seq", "call"}),
     "playbackQuality": (set(), set()),
+    "track": ({"sb", "kind"}, {"index", "enabled", "selected", "mode"}),
 }
 COMMON = {"op", "why", "comment"}
 
@@ -310,7 +311,25 @@ class Runner:
             return self._post_handle(bool(step["transfer"]))
         elif op == "batch":
             return [self._sub_step(sub) for sub in step["steps"]]
+        elif op == "track":
+            assert sb is not None
+            return self._track(sb, step)
         return None
+
+    def _track(self, sb: SourceBuffer, step: dict[str, Any]) -> dict[str, Any]:
+        """Turn a SourceBuffer's audio/video/text track on or off as the page would through the element's
+        track lists; activeSourceBuffers follows (mse-notes §2.10)."""
+        tracks = {"audio": sb.audio_tracks, "video": sb.video_tracks, "text": sb.text_tracks}.get(step["kind"])
+        if tracks is None:
+            raise UsageError(f"track kind must be audio, video or text, not {step['kind']!r}")
+        index = int(step.get("index", 0))
+        if not 0 <= index < len(tracks):
+            raise IDLTypeError(f"the SourceBuffer has no {step['kind']} track {index}")
+        track = tracks[index]
+        for attribute in ("enabled", "selected", "mode"):
+            if attribute in step:
+                self.ms.set_track_state(track, step[attribute])
+        return track.to_json()
 
     def _sub_step(self, sub: dict[str, Any]) -> dict[str, Any]:
         try:
