@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable
 from enum import Enum
 from fractions import Fraction
@@ -13,7 +14,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from msecli import __version__
-from msecli.errors import MsecliError
+from msecli.errors import InputError, MsecliError
 
 app = typer.Typer(
     name="msecli",
@@ -335,6 +336,90 @@ def simulate(
         typer.echo(json.dumps(result))
     else:
         stdout_console().print(workload_view(result))
+
+
+@app.command()
+def serve(
+    directory: Annotated[Path, typer.Argument(help="A segment directory (manifest.json).", show_default=False)],
+    *,
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1; 0 picks a free one.")] = 0,
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the page in the default browser.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help='Print {"url": ...} as JSON, then serve.')] = False,
+) -> None:
+    """Serve a segment directory to a real browser: a page whose dedicated worker creates the MediaSource,
+    appends every track's segments and posts its handle to the page, which plays it and shows the buffered
+    ranges, readyState and events. Only 127.0.0.1; Ctrl-C stops it."""
+    import webbrowser
+
+    from msecli.browser.server import serve_forever
+
+    if not (directory / "manifest.json").is_file():
+        _run(lambda: _raise(InputError(f"{directory}: no manifest.json (make one with msecli segment)")))
+    if not 0 <= port <= 65535:
+        _usage_error(f"--port: {port} is not a port number")
+
+    def announce(url: str) -> None:
+        typer.echo(json.dumps({"url": url, "directory": str(directory)}) if json_output else f"serving {directory} at {url}")
+        sys.stdout.flush()
+        if open_browser:
+            webbrowser.open(url)
+
+    _run(lambda: _serve(directory, port, announce, serve_forever))
+
+
+def _serve(directory: Path, port: int, announce, serve_forever) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl-C is how a server is stopped: not an error."""
+    try:
+        serve_forever(directory, port, announce)
+    except OSError as exc:
+        raise InputError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
+    except KeyboardInterrupt:
+        typer.echo("stopped", err=True)
+
+
+def _raise(exc: Exception) -> None:
+    raise exc
+
+
+@app.command()
+def verify(
+    script: Annotated[Path, typer.Argument(help="A scenario script (JSON), as for simulate --script.", show_default=False)],
+    *,
+    context: Annotated[
+        ContextName | None, typer.Option("--context", help="Where the MediaSource lives: worker (default) or window.")
+    ] = None,
+    media: Annotated[Path | None, typer.Option("--media", help="Directory the script's files are relative to.")] = None,
+    profile: Annotated[ProfileName, typer.Option("--profile", help="The simulation's profile.")] = ProfileName.chromium,
+    browser: Annotated[
+        Path | None, typer.Option("--browser", help="Chromium executable (default: chromium etc. on PATH).")
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help='Print {"browser", "simulation", "diff"} as JSON (schema in README).')
+    ] = False,
+) -> None:
+    """Run a scenario script in headless Chromium and in the simulation, and show step by step where they
+    differ (ranges and times compared to 1 µs). Exit 0 when they agree, 1 when they differ."""
+    from msecli.browser.chromium import chromium_page, find_browser
+    from msecli.browser.verify import diff, run_in_browser
+    from msecli.sim.scenario import load_script, run_script
+    from msecli.ui.console import stdout_console
+    from msecli.ui.verify_report import verify_view
+
+    loaded = _run(lambda: load_script(script, media, context.value if context else None))
+    executable = _run(lambda: find_browser(browser))
+    simulation = _run(lambda: run_script(loaded, profile.value))
+
+    def in_browser() -> dict:
+        with chromium_page(executable) as page:
+            return run_in_browser(loaded, page)
+
+    real = _run(in_browser)
+    differences = diff(real, simulation)
+    if json_output:
+        typer.echo(json.dumps({"browser": real, "simulation": simulation, "diff": differences}))
+    else:
+        stdout_console().print(verify_view(loaded.name, profile.value, differences, len(loaded.steps)))
+    raise typer.Exit(1 if differences else 0)
 
 
 def _usage_error(message: str) -> None:

@@ -145,7 +145,8 @@ def test_appends_in_any_split_buffer_the_same(segmented, cuts, fmt):
 @given(st.data())
 def test_any_bytes_end_in_success_or_an_append_error(segmented, data):
     """Whatever is appended, the SourceBuffer either takes it or runs the append error algorithm
-    (error + updateend + sourceended): never an exception out of the core."""
+    (error + updateend + sourceended, then the detach's events if the element had no metadata yet): never an
+    exception out of the core."""
     out, track = _media(segmented, "aac-tone.m4a")
     seed = (out / track["init"]).read_bytes() + (out / track["segments"][1]["file"]).read_bytes()[:3000]
     payload = data.draw(mutated(seed))
@@ -154,6 +155,9 @@ def test_any_bytes_end_in_success_or_an_append_error(segmented, data):
     sb.append_buffer(payload)
     loop.run_until_idle()
     events = ms.host.events
+    detach = ["ms.activeSourceBuffers:removesourcebuffer", "ms.sourceBuffers:removesourcebuffer", "ms:sourceclose"]
+    if events[-3:] == detach:
+        events = events[:-3]
     assert events[-2:] in (["sb:update", "sb:updateend"], ["sb:updateend", "ms:sourceended"])
     assert not sb.updating
 

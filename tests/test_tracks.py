@@ -115,10 +115,11 @@ def test_text_tracks_spec_makes_them_chromium_ignores_them():
 
     page, sb = text_buffer(CHROMIUM)
     # Chromium's MP4 parser drops non-audio/video tracks: this init segment then has no track at all, which
-    # is an append error (§6 step 2) -> error, updateend, and endOfStream("decode").
+    # is an append error (§6 step 2) -> error, updateend, and endOfStream("decode"), which at HAVE_NOTHING fails
+    # the element's load and detaches the MediaSource (sourceclose).
     assert sb.text_tracks == [] and sb.track_buffers == {}
     assert [e for e in page.attachment.events if e.startswith(("t:", "ms:"))] == [
-        "ms:sourceopen", "t:updatestart", "t:error", "t:updateend", "ms:sourceended"]  # fmt: skip
+        "ms:sourceopen", "t:updatestart", "t:error", "t:updateend", "ms:sourceended", "ms:sourceclose"]  # fmt: skip
 
 
 def test_text_splice_cuts_the_overlapped_cue():

@@ -203,11 +203,7 @@ class MediaSource:
         highest_pts = max((t.highest_pts for sb in self.source_buffers for t in sb.track_buffers.values()
                            if t.highest_pts is not None), default=None)  # fmt: skip
         if highest_pts is not None and new_duration < highest_pts:
-            if not self.profile.duration_below_buffered_removes:
-                raise InvalidStateError("new duration is below the highest buffered presentation timestamp")
-            # DEVIATION (chromium profile): remove the media past the new duration instead.
-            for sb in self.source_buffers:
-                sb.coded_frame_removal(new_duration, INF)
+            raise InvalidStateError("new duration is below the highest buffered presentation timestamp")
         # 3-4. Not below the highest end time of any track buffer range.
         highest_end = max((sb.track_ranges_end() for sb in self.source_buffers), default=Fraction(0))
         if new_duration < highest_end:
@@ -250,14 +246,13 @@ class MediaSource:
         self._duration = None
         for sb in self.source_buffers:
             sb.cancel_pending()
-        if self.active_source_buffers:
-            self.active_source_buffers = []
-            self.host.queue_event("activeSourceBuffers", "removesourcebuffer")
-        if self.source_buffers:
-            for sb in self.source_buffers:
-                sb.release()
-            self.source_buffers = []
-            self.host.queue_event("sourceBuffers", "removesourcebuffer")
+        # 6-7. One event each, whether or not the list held anything (Chromium fires both too: msecli verify).
+        self.active_source_buffers = []
+        self.host.queue_event("activeSourceBuffers", "removesourcebuffer")
+        for sb in self.source_buffers:
+            sb.release()
+        self.source_buffers = []
+        self.host.queue_event("sourceBuffers", "removesourcebuffer")
         self.host.queue_event(self, "sourceclose")
 
     # What the element reads (§9.2, §9.3)

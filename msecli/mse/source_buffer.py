@@ -190,9 +190,7 @@ class SourceBuffer:
         if ms.ready_state != ReadyState.OPEN:  # 2
             raise InvalidStateError(f"readyState is {ms.ready_state}")
         if self._pending == "remove":  # 3
-            if not self.profile.abort_cancels_remove:
-                raise InvalidStateError("a remove() is running")
-            # DEVIATION (chromium profile): the remove is cancelled, as an append would be.
+            raise InvalidStateError("a remove() is running")
         if self.updating:  # 4
             self.cancel_pending()
             self.updating = False

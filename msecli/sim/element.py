@@ -66,6 +66,8 @@ class Element:
         self.playback_rate = Fraction(1)
         self.error: dict[str, Any] | None = None
         self.video_width = 0
+        self._metadata_duration: float = math.nan  # what duration becomes at HAVE_METADATA
+        self._metadata_size: tuple[int, int] = (0, 0)
         self.video_height = 0
         self.events: list[str] = []
         self.listeners: list[Callable[[str], None]] = []  # the page's event handlers
@@ -324,20 +326,29 @@ class Element:
                 self._time_update()
             self.duration = math.nan
             self.video_width = self.video_height = 0
+        self._metadata_duration = math.nan
+        self._metadata_size = (0, 0)
         self.error = None
         self._loaded_data = False
         self.all_data = False
         self._reschedule()
 
     def _dedicated_media_source_failure(self, message: str) -> None:
+        """HTML's dedicated media source failure steps. The MediaSource is detached (Chromium: seen with
+        msecli verify as sourceended, removesourcebuffer x2, sourceclose after endOfStream before metadata)."""
         self.error = {"code": MEDIA_ERR_SRC_NOT_SUPPORTED, "message": message}
         self.network_state = NETWORK_NO_SOURCE
         self.fire("error")
+        if self.source is not None:
+            self.source.detach()
 
     # Called by the core through mirror if necessary
 
     def duration_changed(self, new_duration: Time) -> None:
         value = float(new_duration)
+        if self.ready_state == HMEReadyState.HAVE_NOTHING:
+            self._metadata_duration = value  # no media data yet: duration reads NaN until HAVE_METADATA
+            return
         if value == self.duration or (math.isnan(value) and math.isnan(self.duration)):
             return
         self._settle()
@@ -359,8 +370,21 @@ class Element:
         self.monitor()
 
     def _set_size(self, video: Any) -> None:
-        if video is not None and video.width and (video.width, video.height) != (self.video_width, self.video_height):
-            self.video_width, self.video_height = video.width, video.height
+        if video is not None and video.width:
+            self._metadata_size = (video.width, video.height)
+            if self.ready_state >= HMEReadyState.HAVE_METADATA and self._metadata_size != (self.video_width,
+                                                                                           self.video_height):
+                self.video_width, self.video_height = self._metadata_size
+                self.fire("resize")
+
+    def _reach_metadata(self) -> None:
+        """Leaving HAVE_NOTHING: the duration and video size known so far become visible, in Chromium's order
+        (durationchange, resize, then loadedmetadata; resize even with no video track)."""
+        if not math.isnan(self._metadata_duration) and self._metadata_duration != self.duration:
+            self.duration = self._metadata_duration
+            self.fire("durationchange")
+        self.video_width, self.video_height = self._metadata_size
+        self.fire("resize")
 
     def all_data_received(self) -> None:
         self.all_data = True
@@ -425,6 +449,7 @@ class Element:
         if self.seeking and new >= HMEReadyState.HAVE_CURRENT_DATA:
             self._finish_seek()
         if old == HMEReadyState.HAVE_NOTHING and new >= HMEReadyState.HAVE_METADATA:
+            self._reach_metadata()
             self.fire("loadedmetadata")
         if new >= HMEReadyState.HAVE_CURRENT_DATA and not self._loaded_data:
             self._loaded_data = True
