@@ -95,7 +95,8 @@ def make_handler(root: Path) -> type[BaseHTTPRequestHandler]:
 
         def _file(self, path: Path, body: bool) -> None:
             if not path.is_file():
-                return self._status(HTTPStatus.NOT_FOUND, body)
+                self._status(HTTPStatus.NOT_FOUND, body)
+                return
             size = path.stat().st_size
             span = byte_range(self.headers.get("Range"), size)
             if span == "unsatisfiable":
