@@ -27,7 +27,7 @@ def diff(browser: dict[str, Any], simulation: dict[str, Any]) -> list[dict[str, 
     """Every place the two runs differ: {"step": index or "initial", "path", "browser", "simulation"}. Numbers
     agree within 1 µs; an element error's message is the UA's own text and is not compared (its code is)."""
     out: list[dict[str, Any]] = []
-    pairs = [("initial", browser["initial"], simulation["initial"])]
+    pairs: list[tuple[int | str, Any, Any]] = [("initial", browser["initial"], simulation["initial"])]
     pairs += [(index, b, s) for index, (b, s) in enumerate(zip(browser["steps"], simulation["steps"]))]
     for step, b, s in pairs:
         _compare(b, s, "", step, out)
