@@ -277,10 +277,13 @@ def test_audio_splice_without_crossfade(segmented):
     """Re-appending AAC segment 1 with timestampOffset 1: its first frame starts at 0.978667 inside the
     stored frame m=45 [0.96, 0.981333). spec (7.4 step 8): that frame goes and a silence frame (no
     bytes) covers [0.96, 0.978667); chromium: the frame stays, its tail trimmed to 0.978667 (the
-    overlap, 2.67 ms, is over Chromium's 1 ms floor)."""
+    overlap, 2.67 ms, is over Chromium's 1 ms floor). Chromium holds times as whole microseconds, each
+    frame's converted from 48 kHz ticks by truncation, the offset added after."""
     out, track = _media(segmented, "aac-tone.m4a")
-    frame = Fraction(1024, 48000)
+    exact = {SPEC.name: lambda ticks: Fraction(ticks, 48000),
+             CHROMIUM.name: lambda ticks: Fraction(int(ticks * 1_000_000 / 48000), 1_000_000)}  # fmt: skip
     for profile, size_is_zero in ((SPEC, True), (CHROMIUM, False)):
+        time = exact[profile.name]
         loop, ms = open_media_source(profile)
         sb = ms.add_source_buffer(track["mimeType"])
         for name, offset in ((track["init"], None), (track["segments"][0]["file"], None), (track["segments"][0]["file"], 1)):
@@ -289,8 +292,8 @@ def test_audio_splice_without_crossfade(segmented):
             sb.append_buffer((out / name).read_bytes())
             loop.run_until_idle()
         (buffer,) = sb.track_buffers.values()
-        spliced = next(f for f in buffer.frames if f.pts == 45 * frame)
-        assert spliced.end == 1 - frame  # 0.978667: up to the new frame
+        spliced = next(f for f in buffer.frames if f.pts == time(45 * 1024))
+        assert spliced.end == 1 + time(-1024)  # 0.978667: up to the new frame (the priming frame, shifted by 1)
         assert (spliced.size == 0) is size_is_zero
-        assert not any(f.pts == 46 * frame for f in buffer.frames)  # m=46 starts inside the new frame: removed
-        assert sb.buffered().spans() == [(Fraction(0), 1 + 187 * frame)]
+        assert not any(f.pts == time(46 * 1024) for f in buffer.frames)  # m=46 starts inside the new frame
+        assert sb.buffered().spans() == [(Fraction(0), 1 + time(186 * 1024) + time(1024))]

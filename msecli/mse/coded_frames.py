@@ -56,6 +56,17 @@ class FrameBatch:
         return CodedFrame(Fraction(int(row["pts"]), scale), Fraction(int(row["dts"]), scale),
                           Fraction(int(row["duration"]), scale), bool(row["key"]), int(row["size"]))  # fmt: skip
 
+    def in_microseconds(self) -> FrameBatch:
+        """The same frames with times in whole microseconds, truncated toward zero (Chromium's
+        TimeDeltaFromRational)."""
+        if self.timescale == 1_000_000:
+            return self
+        table = self.table.copy()
+        for name in ("pts", "dts", "duration"):
+            ticks = table[name]
+            table[name] = np.sign(ticks) * ((np.abs(ticks) * 1_000_000) // self.timescale)
+        return FrameBatch(self.track_id, 1_000_000, table, self.seq)
+
     def select(self, keep: np.ndarray | slice) -> FrameBatch:
         return FrameBatch(self.track_id, self.timescale, self.table[keep], self.seq[keep])
 

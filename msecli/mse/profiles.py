@@ -6,11 +6,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
 from msecli.mse.track_buffer import TrackBuffer
-from msecli.timeline.time import Time
+from msecli.timeline.time import Time, from_idl_double
 
 MiB = 1024 * 1024
 
@@ -35,11 +36,29 @@ class Profile:
     # chromium: MSE ignores in-band text tracks (its stream parsers drop them); the spec makes a TextTrack
     # and a text track buffer for each.
     ignores_text_tracks: bool = False
+    # chromium: every time is a whole number of microseconds (base::TimeDelta): frame timestamps and
+    # durations are converted from the track timescale truncating toward zero, and so are the doubles a page
+    # gives (timestampOffset, the append window); spec: exact.
+    microsecond_timestamps: bool = False
+    # chromium: an ISO BMFF media segment starts (append state PARSING_MEDIA_SEGMENT, which refuses mode and
+    # timestampOffset changes) only once its whole moof has been read, when MP4StreamParser starts the
+    # segment; spec: as soon as the bytes begin with one (a styp or moof box header). Seen with msecli verify.
+    media_segment_starts_after_moof: bool = False
+    # The media element's HAVE_ENOUGH_DATA: spec, a UA heuristic (here: 3 s buffered ahead, or the end of an
+    # ended stream); chromium: the pipeline has enough as soon as anything is buffered ahead of the position
+    # (seen with msecli verify: 4 with 2 s ahead, paused).
+    enough_data_ahead: Fraction = Fraction(3)
 
     def merge_gap(self, track: TrackBuffer) -> Time:
         if self.merge_by_fudge_room:
             return 2 * max(track.max_interbuffer_distance, Fraction(1, 1000))
         return 2 * track.max_frame_duration
+
+    def page_time(self, value: float) -> Time:
+        """A double from the page (timestampOffset, appendWindowStart/End) as this browser holds it."""
+        if not self.microsecond_timestamps or math.isinf(value) or math.isnan(value):
+            return from_idl_double(value)
+        return Fraction(int(value * 1_000_000), 1_000_000)  # int() truncates toward zero, as saturated_cast
 
     def quota(self, kind: str) -> int:
         return self.video_quota if kind == "video" else self.audio_quota
@@ -49,5 +68,6 @@ SPEC = Profile("spec", merge_by_fudge_room=False)
 # Not departures, whatever mse-notes §12.1 says of older versions: `msecli verify` shows Chromium 156 throwing
 # InvalidStateError for abort() during remove() and for a duration below the buffered media, as the spec does.
 CHROMIUM = Profile("chromium", merge_by_fudge_room=True, partial_audio_trimming=True, audio_splice_trims_tail=True,
-                   ignores_text_tracks=True)  # fmt: skip
+                   ignores_text_tracks=True, microsecond_timestamps=True, media_segment_starts_after_moof=True,
+                   enough_data_ahead=Fraction(1, 1_000_000))  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +21,9 @@ from msecli.formats.webm import parser as webm
 from msecli.formats.webm.ebml import UNKNOWN_SIZE, read_element_header
 from msecli.mse.coded_frames import FrameBatch
 from msecli.timeline.time import Time
+
+if TYPE_CHECKING:
+    from msecli.mse.profiles import Profile
 
 ISO_IGNORED = {"free", "skip", "sidx", "pdin", "emsg", "prft", "uuid", "ssix", "mfra", "meta"}
 
@@ -70,6 +74,10 @@ class SegmentParser:
 class IsoBmffParser(SegmentParser):
     """ISO BMFF byte stream format: init = ftyp + moov; media = [styp] moof + mdat."""
 
+    def __init__(self, media_starts_after_moof: bool = False) -> None:
+        super().__init__()
+        self.media_starts_after_moof = media_starts_after_moof  # the chromium profile's switch
+
     def next(self, data: Buffer) -> Item:
         header = read_box_header(data, 0, len(data))
         if header is None:
@@ -108,7 +116,7 @@ class IsoBmffParser(SegmentParser):
             offset = first.end
         moof = read_box_header(data, offset, len(data))
         if moof is None or moof.end > len(data):
-            return NeedData("media")
+            return NeedData(None if self.media_starts_after_moof else "media")
         if moof.type != "moof":
             raise ParseError(f"{moof.type} where a moof should follow styp", offset=offset, path=moof.type)
         mdat = read_box_header(data, moof.end, len(data))
@@ -339,8 +347,10 @@ class MpegAudioParser(SegmentParser):
         return Media(header.length, _batches([(1, 0, header.samples, True, header.length)], header.sample_rate))
 
 
-def parser_for(mime_type: str) -> SegmentParser:
+def parser_for(mime_type: str, profile: Profile | None = None) -> SegmentParser:
     essence = mime_type.split(";")[0].strip().lower()
     if essence in ("audio/aac", "audio/mpeg"):
         return MpegAudioParser(adts=essence == "audio/aac")
-    return WebmParser() if essence.endswith("/webm") else IsoBmffParser()
+    if essence.endswith("/webm"):
+        return WebmParser()
+    return IsoBmffParser(media_starts_after_moof=profile is not None and profile.media_segment_starts_after_moof)

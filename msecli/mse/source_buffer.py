@@ -64,7 +64,7 @@ class SourceBuffer:
         self.text_tracks: list[MediaTrack] = []
         self.first_init_tracks: dict[str, list[int]] | None = None
         # Implementation state (not spec slots)
-        self.parser = parser_for(mime_type)
+        self.parser = parser_for(mime_type, self.profile)
         self.removed = False
         self._pending: str | None = None  # "append" or "remove" while an async step is queued
         self._generation = 0  # bumps when a pending async step must not run (abort, removal)
@@ -79,7 +79,7 @@ class SourceBuffer:
     def set_mode(self, value: str) -> None:
         """IDL: mode (setter)."""
         if value not in ("segments", "sequence"):
-            raise IDLTypeError(f"{value!r} is not a valid AppendMode value")
+            return  # WebIDL: assigning a value outside an enumeration to an attribute does nothing
         ms = self._check_usable()  # 1
         if self.updating:  # 2
             raise InvalidStateError("updating")
@@ -97,7 +97,7 @@ class SourceBuffer:
         """IDL: timestampOffset (setter)."""
         if math.isnan(value) or math.isinf(value):
             raise IDLTypeError("timestampOffset must be finite")
-        new_offset = Fraction(value)  # 1
+        new_offset = Fraction(self.profile.page_time(value))  # 1
         ms = self._check_usable()  # 2
         if self.updating:  # 3
             raise InvalidStateError("updating")
@@ -115,7 +115,7 @@ class SourceBuffer:
             raise InvalidStateError("updating")
         if math.isnan(value) or math.isinf(value) or value < 0 or from_idl_double(value) >= self.append_window_end:
             raise IDLTypeError("appendWindowStart must be >= 0 and below appendWindowEnd")
-        self.append_window_start = Fraction(value)
+        self.append_window_start = Fraction(self.profile.page_time(value))
 
     def set_append_window_end(self, value: float) -> None:
         """IDL: appendWindowEnd (setter)."""
@@ -124,7 +124,7 @@ class SourceBuffer:
             raise InvalidStateError("updating")
         if math.isnan(value):
             raise IDLTypeError("appendWindowEnd is NaN")
-        new_end = from_idl_double(value)
+        new_end = self.profile.page_time(value)
         if new_end <= self.append_window_start:
             raise IDLTypeError("appendWindowEnd must be above appendWindowStart")
         self.append_window_end = new_end
@@ -249,7 +249,7 @@ class SourceBuffer:
             self.set_mode("sequence")
         self.pending_initialization_segment_for_change_type_flag = True  # 9
         self.type, self.codecs = mime_type, types.codecs_of(mime_type)
-        self.parser = parser_for(mime_type)
+        self.parser = parser_for(mime_type, self.profile)
 
     # Internals shared with MediaSource
 
@@ -462,6 +462,9 @@ class SourceBuffer:
         `_bulk_plan` proves that from the whole batch at once and the frames are then stored together;
         anything else takes the per-frame walk."""
         track_map = getattr(self, "_track_id_map", {})
+        if self.profile.microsecond_timestamps:
+            # DEVIATION (chromium profile): timestamps as whole microseconds.
+            batches = [batch.in_microseconds() for batch in batches]
         owned = []
         for batch in batches:
             track = self.track_buffers.get(track_map.get(batch.track_id, batch.track_id))
@@ -541,7 +544,8 @@ class SourceBuffer:
         """Steps 16-20 for every frame of a plan at once."""
         if not len(plan.dts):
             return
-        track.store(plan.dts, plan.pts, plan.duration, plan.key, plan.size)  # 16
+        previous = None if track.last_decode_timestamp is None else track.ticks(track.last_decode_timestamp)
+        track.store(plan.dts, plan.pts, plan.duration, plan.key, plan.size, previous)  # 16
         track.need_random_access_point_flag = False
         track.last_appended_pts = track.time(plan.pts[-1])
         track.last_decode_timestamp = track.time(plan.dts[-1])  # 17
@@ -629,7 +633,7 @@ class SourceBuffer:
         if replacement is not None:
             track_buffer.add(replacement)
         # 16. Store the frame.
-        track_buffer.add(CodedFrame(pts, dts, frame_duration, source.key, source.size))
+        track_buffer.add(CodedFrame(pts, dts, frame_duration, source.key, source.size), track_buffer.last_decode_timestamp)
         track_buffer.last_appended_pts = pts
         track_buffer.last_decode_timestamp = dts  # 17
         track_buffer.last_frame_duration = frame_duration  # 18

@@ -281,14 +281,20 @@ class TrackBuffer:
 
     # Storing
 
-    def add(self, frame: CodedFrame) -> None:
-        """One frame (the per-frame path of coded frame processing)."""
+    def add(self, frame: CodedFrame, previous_dts: Fraction | None = None) -> None:
+        """One frame (the per-frame path of coded frame processing). `previous_dts`: the DTS of the frame
+        stored before it in the same coded frame group, if any."""
         self.fit(frame.pts, frame.dts, frame.duration, frame.span_end)
+        if previous_dts is not None:
+            self.fit(previous_dts)
         dts, pts, duration = (_column([self.ticks(t)]) for t in (frame.dts, frame.pts, frame.duration))
-        self.store(dts, pts, duration, np.array([frame.key]), np.array([frame.size], np.int64))
+        previous = None if previous_dts is None else self.ticks(previous_dts)
+        self.store(dts, pts, duration, np.array([frame.key]), np.array([frame.size], np.int64), previous)
 
-    def store(self, dts: np.ndarray, pts: np.ndarray, duration: np.ndarray, key: np.ndarray, size: np.ndarray) -> None:
-        """Frames in ticks of `scale`, in decode order among themselves, as if added one by one."""
+    def store(self, dts: np.ndarray, pts: np.ndarray, duration: np.ndarray, key: np.ndarray, size: np.ndarray,
+              previous_dts: int | None = None) -> None:  # fmt: skip
+        """Frames in ticks of `scale`, in decode order among themselves, as if added one by one; `previous_dts`
+        is the DTS of the frame stored before them in the same coded frame group, if any."""
         if not len(dts):
             return
         zero = duration <= 0
@@ -296,12 +302,13 @@ class TrackBuffer:
             old = self.scale
             self.fit(ONE_MICROSECOND)
             dts, pts, duration = (scaled(a, self.scale // old) for a in (dts, pts, duration))
+            previous_dts = None if previous_dts is None else previous_dts * (self.scale // old)
         if not self._decode.exact_objects and object in (dts.dtype, pts.dtype, duration.dtype):
             self._decode.to_objects()
             self._presentation.to_objects()
         stored_dts = self._decode["dts"]
         positions = np.searchsorted(stored_dts, dts, side="right") if len(stored_dts) else np.zeros(len(dts), np.int64)
-        self._note_stats(stored_dts, positions, dts, pts, duration)
+        self._note_stats(previous_dts, dts, pts, duration)
         rows = {"dts": dts, "pts": pts, "duration": duration, "key": key, "size": size}
         if positions[0] == positions[-1]:  # one block: at the end, or into one gap
             self._decode.insert(int(positions[0]), rows)
@@ -312,16 +319,14 @@ class TrackBuffer:
         self.bytes += int(size.sum())
         self.mutations += 1
 
-    def _note_stats(self, stored_dts: np.ndarray, positions: np.ndarray, dts: np.ndarray, pts: np.ndarray,
-                    duration: np.ndarray) -> None:  # fmt: skip
-        """Largest duration, largest decode step (against the frame each one lands after), offsets."""
-        previous = np.empty(len(dts), dtype=dts.dtype)
-        previous[1:] = dts[:-1]
-        has_stored = positions > 0
-        before = stored_dts[np.maximum(positions - 1, 0)] if len(stored_dts) else np.zeros(len(dts), np.int64)
-        previous[0] = before[0] if has_stored[0] else dts[0]
-        previous[1:] = np.where(has_stored[1:], np.maximum(previous[1:], before[1:]), previous[1:])
-        largest = max(int((dts - previous).max()), int(duration.max()))
+    def _note_stats(self, previous_dts: int | None, dts: np.ndarray, pts: np.ndarray, duration: np.ndarray) -> None:
+        """Largest duration; Chromium's largest inter-buffer distance (each frame's duration or, after the
+        first frame of a coded frame group, its DTS step from the frame appended before it, if larger:
+        SourceBufferStream::UpdateMaxInterbufferDistance); PTS - DTS bounds."""
+        steps = np.maximum(duration[1:], dts[1:] - dts[:-1]) if len(dts) > 1 else duration[:0]
+        largest = max(int(duration[0]), int(steps.max()) if len(steps) else 0)
+        if previous_dts is not None:
+            largest = max(largest, int(dts[0]) - previous_dts)
         self.max_interbuffer_distance = max(self.max_interbuffer_distance, self.time(largest))
         self.max_frame_duration = max(self.max_frame_duration, self.time(duration.max()))
         offsets = pts - dts

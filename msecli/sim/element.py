@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 NETWORK_EMPTY, NETWORK_IDLE, NETWORK_LOADING, NETWORK_NO_SOURCE = range(4)
 MEDIA_ERR_NETWORK, MEDIA_ERR_DECODE, MEDIA_ERR_SRC_NOT_SUPPORTED = 2, 3, 4
-ENOUGH_AHEAD = Fraction(3)  # seconds buffered ahead that count as "enough" (a UA heuristic, §10.3)
+ENOUGH_AHEAD = Fraction(3)  # seconds buffered ahead that count as "enough" (a UA heuristic, §10.3; per profile)
 TIMEUPDATE_INTERVAL = Fraction(1, 4)  # Chromium fires timeupdate every 250 ms while playing
 UNREPORTED = ("timeupdate", "progress", "suspend", "stalled")
 
@@ -51,8 +51,10 @@ class PlaybackStats:
 
 
 class Element:
-    def __init__(self, loop: EventLoop | None = None, name: str = "video", log: EventLog | None = None) -> None:
+    def __init__(self, loop: EventLoop | None = None, name: str = "video", log: EventLog | None = None,
+                 enough_ahead: Fraction = ENOUGH_AHEAD) -> None:  # fmt: skip
         self.loop = loop if loop is not None else EventLoop()
+        self.enough_ahead = enough_ahead
         self.name = name
         self.log = log
         self.resolve: Callable[[Any], tuple[Source | None, str | None]] | None = None  # provider -> (source, failure)
@@ -429,7 +431,7 @@ class Element:
         ahead = span[1] - position
         if ended and span[1] >= buffered.highest_end:
             return HMEReadyState.HAVE_ENOUGH_DATA
-        if ahead >= ENOUGH_AHEAD:
+        if ahead >= self.enough_ahead:
             return HMEReadyState.HAVE_ENOUGH_DATA
         if ahead > 0:
             return HMEReadyState.HAVE_FUTURE_DATA

@@ -22,6 +22,7 @@ DEFAULT_LATENCY = Fraction(1, 1000)  # seconds for a message or mirrored step to
 class Page:
     def __init__(self, context: str, profile: Profile, *, latency: Fraction = DEFAULT_LATENCY,
                  realtime: bool = False) -> None:  # fmt: skip
+        self.profile = profile
         self.world = World(latency=latency, realtime=realtime)
         self.window = self.world.context("window", "main")
         self.worker: Context | None = self.world.context("dedicatedworker", "worker") if context == "worker" else None
@@ -46,7 +47,7 @@ class Page:
         return self.ms_context.loop
 
     def new_element(self, name: str) -> Element:
-        element = Element(self.window.loop, name, self.world.log)
+        element = Element(self.window.loop, name, self.world.log, self.profile.enough_data_ahead)
         element.resolve = self.resolve
         return element
 
