@@ -9,26 +9,8 @@ from pathlib import Path
 import pytest
 
 from msecli.sim.scenario import load_script, run_script
-from tests.media import SAMPLES, remux
 
 SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.json"))
-
-
-@pytest.fixture(scope="session")
-def media(segmented, tmp_path_factory) -> dict[str, Path]:
-    """Segment sets a scenario picks with its "media" key (default aac-tone):
-    - aac-tone: audio/init.mp4, seg-00001 [-0.021333, 3.989333), seg-00002 [3.989333, 8), seg-00003 [8, 10);
-    - h264-aac: video/ (keyframes every 2 s, [0,4) [4,8) [8,10)) and audio/ as above;
-    - vp9-webm: the VP9 sample as WebM, video/ with [0,4) [4,8) [8,10);
-    - adts: tone.aac, the AAC sample's 470 frames as ADTS (no edit list: the priming frame is audio)."""
-    adts = tmp_path_factory.mktemp("adts")
-    remux([SAMPLES / "aac-tone.m4a"], adts / "tone.aac", "adts")
-    return {
-        "adts": adts,
-        "aac-tone": segmented(SAMPLES / "aac-tone.m4a"),
-        "h264-aac": segmented(SAMPLES / "h264-aac.mp4"),
-        "vp9-webm": segmented(SAMPLES / "vp9-opus.webm", format="webm"),
-    }
 
 
 def matches(expected, actual, path="") -> list[str]:

@@ -47,6 +47,7 @@ class FrameBatch:
     timescale: int
     table: np.ndarray
     seq: np.ndarray
+    cumulative: bool = False  # durations are differences of running timestamps (MPEG audio), not their own
 
     def __len__(self) -> int:
         return len(self.table)
@@ -62,13 +63,19 @@ class FrameBatch:
         if self.timescale == 1_000_000:
             return self
         table = self.table.copy()
+        ends = _truncated_us(table["pts"] + table["duration"], self.timescale)
         for name in ("pts", "dts", "duration"):
-            ticks = table[name]
-            table[name] = np.sign(ticks) * ((np.abs(ticks) * 1_000_000) // self.timescale)
-        return FrameBatch(self.track_id, 1_000_000, table, self.seq)
+            table[name] = _truncated_us(table[name], self.timescale)
+        if self.cumulative:
+            table["duration"] = ends - table["pts"]
+        return FrameBatch(self.track_id, 1_000_000, table, self.seq, self.cumulative)
 
     def select(self, keep: np.ndarray | slice) -> FrameBatch:
-        return FrameBatch(self.track_id, self.timescale, self.table[keep], self.seq[keep])
+        return FrameBatch(self.track_id, self.timescale, self.table[keep], self.seq[keep], self.cumulative)
+
+
+def _truncated_us(ticks: np.ndarray, timescale: int) -> np.ndarray:
+    return np.sign(ticks) * ((np.abs(ticks) * 1_000_000) // timescale)
 
 
 def in_segment_order(owned: list[tuple[T, FrameBatch]]) -> list[tuple[T, CodedFrame]]:

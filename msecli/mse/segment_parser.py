@@ -327,6 +327,7 @@ class MpegAudioParser(SegmentParser):
         super().__init__()
         self.adts = adts
         self.current: mpeg_audio.FrameHeader | None = None
+        self.samples = 0  # in the current sample rate
 
     def next(self, data: Buffer) -> Item:
         skip = mpeg_audio.metadata_size(data)
@@ -338,13 +339,20 @@ class MpegAudioParser(SegmentParser):
             return NeedData()
         header = mpeg_audio.adts_frame(data) if self.adts else mpeg_audio.mpeg_frame(data)
         if not header.same_config(self.current):
+            if self.current is not None and self.current.sample_rate != header.sample_rate:
+                self.samples = 0
             self.current = header
             info = TrackInfo(id=1, kind="audio", timescale=header.sample_rate, codecs=header.codec)
             self.tracks = {1: info}
             return Init(0, InitSegment(self.tracks, None))
         if header.length > len(data):
             return NeedData("media")
-        return Media(header.length, _batches([(1, 0, header.samples, True, header.length)], header.sample_rate))
+        # Times count the samples since the parser started (the spec's step 1 ignores them: this format
+        # generates timestamps); Chromium's microsecond durations are differences of these (AudioTimestampHelper).
+        (batch,) = _batches([(1, self.samples, header.samples, True, header.length)], header.sample_rate)
+        batch.cumulative = True
+        self.samples += header.samples
+        return Media(header.length, [batch])
 
 
 def parser_for(mime_type: str, profile: Profile | None = None) -> SegmentParser:

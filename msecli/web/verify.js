@@ -104,14 +104,16 @@ const msecli = {
     }
   },
 
+  // Waits until nothing has changed for three looks in a row, 40 ms apart: no SourceBuffer updating, no new
+  // event on either side, the same readyState (Chromium's pipeline moves readyState a little after an append).
   async settle() {
-    let last = null;
-    for (let round = 0; round < 50; round++) {
-      await sleep(round === 0 ? 20 : 40);
+    let last = null, calm = 0;
+    for (let round = 0; round < 75 && calm < 3; round++) {
+      await sleep(round === 0 ? 10 : 40);
       const probe = this.terminated ? {events: 0, updating: false} : await this.call("probe");
-      const now = JSON.stringify([probe, this.elementEvents.length, this.secondEvents.length,
-                                  this.element.readyState, this.received.length, this.worker2Received.length]);
-      if (now === last && !probe.updating) return;
+      const now = JSON.stringify([probe, this.elementEvents.length, this.secondEvents.length, this.element.readyState,
+                                  this.element.networkState, this.received.length, this.worker2Received.length]);
+      calm = now === last && !probe.updating ? calm + 1 : 0;
       last = now;
     }
   },
