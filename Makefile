@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/msecli segment samples/h264-aac.mp4 -o $(DEMO_OUT)/h264-aac --force
 	$(BIN)/msecli segment samples/vp9-opus.webm -o $(DEMO_OUT)/vp9-opus --force
-	$(BIN)/msecli simulate $(DEMO_OUT)/h264-aac --bandwidth 600kbps --seek 8@4
+	$(BIN)/msecli simulate $(DEMO_OUT)/h264-aac --bandwidth 600kbps --seek 8@4 --live --clock realtime
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -30,6 +30,12 @@ T = TypeVar("T")
 EXIT_INTERRUPTED = 130
 
 
+class DecodeMode(str, Enum):
+    pyav = "pyav"
+    model = "model"
+    off = "off"
+
+
 class OutputFormat(str, Enum):
     auto = "auto"
     mp4 = "mp4"
@@ -303,6 +309,22 @@ def simulate(
     message_latency: Annotated[
         str, typer.Option("--message-latency", help="Time a message takes between contexts, e.g. 1ms.")
     ] = "1ms",
+    decode: Annotated[
+        DecodeMode,
+        typer.Option("--decode", help="pyav: decode the segments with PyAV and use the measured costs; model: a "
+                                      "per-frame cost table (deterministic); off: decoding is instant."),
+    ] = DecodeMode.pyav,
+    decode_profile: Annotated[
+        Path | None,
+        typer.Option("--decode-profile", help="model: read the cost table from FILE; pyav: save the measured one."),
+    ] = None,
+    live: Annotated[
+        bool | None, typer.Option("--live/--no-live", help="The live dashboard (default: when stdout is a terminal).")
+    ] = None,
+    save_svg: Annotated[
+        Path | None, typer.Option("--save-svg", help="Write the final dashboard as an SVG picture.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite --save-svg / --decode-profile files.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON (schema in README).")] = False,
 ) -> None:
     """Play segments through a worker-side MediaSource, its handle transferred to a simulated main
@@ -331,10 +353,19 @@ def simulate(
 
     options = _run(lambda: _workload_options(context, bandwidth, latency, network_trace, buffer_ahead, buffer_behind,
                                              seek or [], message_delay, clock))  # fmt: skip
-    result = _run(lambda: _simulate_path(path, profile.value, options))
+    options.decode = decode.value
+    for output in (save_svg, decode_profile if decode == DecodeMode.pyav else None):
+        if output is not None and output.exists() and not force:
+            _usage_error(f"{output} exists (use --force to overwrite it)")
+    if decode == DecodeMode.model and decode_profile is not None:
+        from msecli.sim.decoder import CostTable
+
+        options.decode_table = _run(lambda: CostTable.load(decode_profile))
+    show_live = live if live is not None else (sys.stdout.isatty() and not json_output)
+    result = _run(lambda: _simulate_path(path, profile.value, options, show_live, save_svg, decode_profile))
     if json_output:
         typer.echo(json.dumps(result))
-    else:
+    elif not show_live:
         stdout_console().print(workload_view(result))
 
 
@@ -473,16 +504,16 @@ def _seek_option(text: str) -> tuple[Fraction, Fraction]:
     return values
 
 
-def _simulate_path(path: Path, profile_name: str, options):  # type: ignore[no-untyped-def]
+def _simulate_path(path: Path, profile_name: str, options, live: bool, save_svg: Path | None,  # type: ignore[no-untyped-def]
+                   decode_profile: Path | None):  # fmt: skip
     """A segment directory, or a media file segmented with `segment`'s defaults into a temporary directory."""
     import tempfile
 
     from msecli.errors import InputError
-    from msecli.mse.profiles import PROFILES
-    from msecli.sim.workload import plan_from_manifest, run_workload
+    from msecli.sim.workload import plan_from_manifest
 
     if path.is_dir():
-        return run_workload(plan_from_manifest(path), PROFILES[profile_name], options)
+        return _play(plan_from_manifest(path), profile_name, options, live, save_svg, decode_profile)
     if not path.exists():
         raise InputError(f"{path}: no such file or directory")
     from msecli.media.segment import SegmentOptions
@@ -491,7 +522,30 @@ def _simulate_path(path: Path, profile_name: str, options):  # type: ignore[no-u
     with tempfile.TemporaryDirectory(prefix="msecli-simulate-") as temp:
         out = Path(temp) / "segments"
         run_segment(path, out, SegmentOptions())
-        return run_workload(plan_from_manifest(out), PROFILES[profile_name], options)
+        return _play(plan_from_manifest(out), profile_name, options, live, save_svg, decode_profile)
+
+
+def _play(plan, profile_name: str, options, live: bool, save_svg: Path | None, decode_profile: Path | None):  # type: ignore[no-untyped-def]
+    """Measure decoding if asked, run the workload (on the live dashboard if asked), save what was asked."""
+    from msecli.mse.profiles import PROFILES
+    from msecli.sim.workload import run_workload
+    from msecli.ui.live import DashboardRun
+
+    if options.decode == "pyav":
+        from msecli.media.decode_costs import measure
+
+        measured = measure(plan)
+        options.decode_costs, options.decode_report = measured.cost_of, measured.report
+        if decode_profile is not None and measured.table is not None:
+            from msecli.outdir import write_file_atomically
+
+            write_file_atomically(decode_profile, (json.dumps(measured.table.to_json(), indent=1) + "\n").encode())
+    dashboard = DashboardRun(live=live)
+    with dashboard:
+        result = run_workload(plan, PROFILES[profile_name], options, on_progress=dashboard.progress)
+    if save_svg is not None:
+        dashboard.save_svg(save_svg)
+    return result
 
 
 def _quota(value: str | None) -> tuple[int, int] | None:

@@ -178,3 +178,18 @@ def _move_into_place(staging: Path, destination: Path, force: bool) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         staging.rename(destination)
+
+
+def write_file_atomically(path: Path, data: bytes) -> None:
+    """One file: written beside its destination under a temporary name and renamed over it on success."""
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

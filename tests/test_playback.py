@@ -118,12 +118,13 @@ def test_ended_fires_once_at_duration(segmented, context):
 
 
 def test_two_virtual_clock_runs_print_identical_json(tmp_path):
-    first = run_cli("simulate", SAMPLES / "h264-aac.mp4", "--json", "--bandwidth", "600kbps", "--seek", "7@2")
-    second = run_cli("simulate", SAMPLES / "h264-aac.mp4", "--json", "--bandwidth", "600kbps", "--seek", "7@2")
+    """Deterministic with decode costs from a table (--decode model) or none; --decode pyav measures."""
+    args = ("simulate", SAMPLES / "h264-aac.mp4", "--json", "--bandwidth", "600kbps", "--seek", "7@2", "--decode")
+    first, second = run_cli(*args, "model"), run_cli(*args, "model")
     assert first.returncode == 0, first.stderr
     assert first.stdout == second.stdout
     result = json.loads(first.stdout)
-    assert set(result) == {"context", "summary", "eventCounts", "events"}
+    assert set(result) == {"context", "summary", "decode", "eventCounts", "events"}
     assert {"startupDelay", "stallCount", "stallTime", "stalls", "droppedFrames", "totalFrames", "bufferAheadMin",
             "bufferAheadMean", "final"} <= set(result["summary"])  # fmt: skip
     assert result["events"][0] == {

@@ -13,6 +13,7 @@ import av
 import numpy as np
 
 from msecli.errors import InputError
+from msecli.sim.decoder import decode_summary
 
 
 @dataclass
@@ -70,33 +71,7 @@ def _decode(container: Any, stream: Any) -> tuple[list[tuple[float, ...]], list[
     return rows, output
 
 
-def summary(timing: DecodeTiming, wall_total_ns: int | None = None) -> dict[str, Any]:
+def summary(timing: DecodeTiming) -> dict[str, Any]:
     """The `decode` block of simulate's JSON for one track (README)."""
-    ms = timing.wall_ns / 1e6
-    total = wall_total_ns if wall_total_ns is not None else int(timing.wall_ns.sum())
-    seconds = total / 1e9 or 1e-9
-    slowest = np.argsort(-timing.wall_ns, kind="stable")[:5]
-    segments = [{"segment": int(s) + 1, "frames": int((timing.segment == s).sum()),
-                 "decodeMs": round(float(ms[timing.segment == s].sum()), 3)}
-                for s in np.unique(timing.segment) if s >= 0]  # fmt: skip
-    counts, edges = np.histogram(ms, bins=10) if len(ms) else (np.zeros(0), np.zeros(1))
-    return {
-        "frames": len(timing.output_pts),
-        "fps": round(len(timing.output_pts) / seconds, 1),
-        "realtimeFactor": round(timing.media_seconds / seconds, 2),
-        "p50Ms": round(float(np.percentile(ms, 50)), 3) if len(ms) else 0.0,
-        "p95Ms": round(float(np.percentile(ms, 95)), 3) if len(ms) else 0.0,
-        "p99Ms": round(float(np.percentile(ms, 99)), 3) if len(ms) else 0.0,
-        "maxMs": round(float(ms.max()), 3) if len(ms) else 0.0,
-        "slowest": [
-            {
-                "pts": round(float(timing.pts[i]), 6),
-                "key": bool(timing.key[i]),
-                "bytes": int(timing.size[i]),
-                "ms": round(float(ms[i]), 3),
-            }
-            for i in slowest
-        ],  # fmt: skip
-        "segments": segments,
-        "histogram": {"edgesMs": [round(float(e), 3) for e in edges], "counts": [int(c) for c in counts]},
-    }
+    return decode_summary(timing.pts, timing.key, timing.size, timing.segment, timing.wall_ns,
+                          len(timing.output_pts), timing.media_seconds)  # fmt: skip

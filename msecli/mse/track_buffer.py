@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from msecli.mse.coded_frames import INT64_SAFE, CodedFrame, ceil_ticks, common_scale, scaled
+from msecli.mse.coded_frames import INT64_SAFE, CodedFrame, ceil_ticks, common_scale, floor_ticks, scaled
 from msecli.timeline.ranges import TimeRanges
 from msecli.timeline.time import INF, ONE_MICROSECOND, Time
 
@@ -241,6 +241,29 @@ class TrackBuffer:
                 break  # every later frame presents after `best`
             index, step = stop, step * 2
         return None if best is None else self.time(best)
+
+    def rap_dts_at_or_before(self, position: Time) -> Fraction | None:
+        """The DTS of the keyframe with the largest PTS at or before `position` (where decoding starts)."""
+        d = self._decode
+        if not len(self):
+            return None
+        bound = floor_ticks(position, self.scale)
+        candidates = np.flatnonzero(d["key"] if bound == INF else d["key"] & (d["pts"] <= bound))
+        if not len(candidates):
+            return None
+        best = candidates[np.argmax(d["pts"][candidates])]
+        return self.time(d["dts"][best])
+
+    def frames_in_decode_order(self, from_dts: Fraction, inclusive: bool, before_pts: Time) -> list[tuple]:
+        """(pts, dts, key, size) of the frames from `from_dts` on in decode order, as far as every frame
+        presented before `before_pts` is among them."""
+        d = self._decode
+        self.fit(from_dts)
+        low = int(np.searchsorted(d["dts"], self.ticks(from_dts), side="left" if inclusive else "right"))
+        high = len(self) if before_pts == INF else int(np.searchsorted(d["dts"], self._ceil(before_pts) - self._min_offset,
+                                                                      side="left"))  # fmt: skip
+        return [(self.time(d["pts"][i]), self.time(d["dts"][i]), bool(d["key"][i]), int(d["size"][i]))
+                for i in range(low, max(low, high))]  # fmt: skip
 
     def _next_key(self, index: int) -> int:
         """The first keyframe index at or after `index` (the length if none)."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from msecli.mse.enums import ReadyState
 from msecli.mse.media_source import MediaSource, seekable_ranges
+from msecli.mse.track_buffer import TrackBuffer
 from msecli.timeline.ranges import EMPTY, TimeRanges
 from msecli.timeline.time import Time
 
@@ -74,6 +75,13 @@ class Attachment:
 
     def media_source_ended(self) -> bool:
         raise NotImplementedError
+
+    def video_track(self) -> TrackBuffer | None:
+        """The video track buffer the decoder reads (the first active one)."""
+        if self.media_source is None:
+            return None
+        return next((t for sb in self.media_source.active_source_buffers for t in sb.track_buffers.values()
+                     if t.kind == "video"), None)  # fmt: skip
 
     def video_frames_between(self, start: Time, end: Time) -> int:
         """Video frames presented in [start, end): the media pipeline holds the coded frames, whichever

@@ -18,6 +18,7 @@ from msecli.timeline.time import INF, Time, from_idl_double
 
 if TYPE_CHECKING:
     from msecli.sim.attachment import EventLog
+    from msecli.sim.decoder import DecoderModel
 
 NETWORK_EMPTY, NETWORK_IDLE, NETWORK_LOADING, NETWORK_NO_SOURCE = range(4)
 MEDIA_ERR_NETWORK, MEDIA_ERR_DECODE, MEDIA_ERR_SRC_NOT_SUPPORTED = 2, 3, 4
@@ -40,6 +41,7 @@ class Source(Protocol):
     def time_update(self, time: Fraction) -> None: ...
     def element_errored(self) -> None: ...
     def video_frames_between(self, start: Time, end: Time) -> int: ...
+    def video_track(self) -> Any: ...
 
 
 @dataclass
@@ -68,6 +70,7 @@ class Element:
         self.playback_rate = Fraction(1)
         self.error: dict[str, Any] | None = None
         self.video_width = 0
+        self.decoder: DecoderModel | None = None  # set by the workload: decode costs make frames late
         self._metadata_duration: float = math.nan  # what duration becomes at HAVE_METADATA
         self._metadata_size: tuple[int, int] = (0, 0)
         self.video_height = 0
@@ -113,6 +116,10 @@ class Element:
         return (self.ready_state >= HMEReadyState.HAVE_METADATA and not math.isnan(self.duration)
                 and self.current_time >= self._exact_duration())  # fmt: skip
 
+    def _restart_decoder(self) -> None:
+        if self.decoder is not None:
+            self.decoder.restart(self.loop.now, self._position, self.source.video_track() if self.source else None)
+
     def _exact_duration(self) -> Time:
         """duration as an exact time, converted once per value (the clock asks constantly)."""
         if self._duration_seen != self.duration:
@@ -129,6 +136,10 @@ class Element:
             now_position = self.current_time
             if self.source is not None and now_position > self._position:
                 self.stats.total_video_frames += self.source.video_frames_between(self._position, now_position)
+                if self.decoder is not None:
+                    self.stats.dropped_video_frames += self.decoder.dropped_between(
+                        self.source.video_track(), self._position, now_position, self._anchor, self._position,
+                        self.playback_rate)
             self._position = now_position
             self._anchor = self.loop.now
 
@@ -142,6 +153,8 @@ class Element:
             return
         if self._anchor is None:
             self._anchor = self.loop.now
+            if self.decoder is not None and not self.decoder.started:
+                self._restart_decoder()
             self._next_timeupdate = self.loop.now + TIMEUPDATE_INTERVAL
         stop = self._stop_position()
         until_stop = (stop - self._position) / self.playback_rate
@@ -248,6 +261,7 @@ class Element:
         self.seeking = True
         self._position = Fraction(target)
         self._anchor = None
+        self._restart_decoder()  # decoding starts over from the RAP before the target, from now
         self.fire("seeking")
         if self.source is not None:
             self.source.time_update(self._position)
@@ -453,6 +467,8 @@ class Element:
         if old == HMEReadyState.HAVE_NOTHING and new >= HMEReadyState.HAVE_METADATA:
             self._reach_metadata()
             self.fire("loadedmetadata")
+        if new >= HMEReadyState.HAVE_CURRENT_DATA and self.decoder is not None and not self.decoder.started:
+            self._restart_decoder()  # the first frame is there: decoding (preroll) begins
         if new >= HMEReadyState.HAVE_CURRENT_DATA and not self._loaded_data:
             self._loaded_data = True
             self.fire("loadeddata")

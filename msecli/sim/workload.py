@@ -13,6 +13,8 @@ from typing import Any
 from msecli.errors import InputError
 from msecli.mse.errors import DOMException
 from msecli.mse.profiles import Profile
+from msecli.mse.segment_parser import Init, parser_for
+from msecli.sim.decoder import CostOf, CostTable, DecoderModel, model_cost_of
 from msecli.sim.element import UNREPORTED
 from msecli.sim.network import Network
 from msecli.sim.page import DEFAULT_LATENCY, Page
@@ -33,6 +35,10 @@ class WorkloadOptions:
     latency: Fraction = DEFAULT_LATENCY
     realtime: bool = False
     keep_events: bool = True  # False: count events without keeping the log (long benchmark runs)
+    decode: str = "off"  # pyav | model | off
+    decode_costs: CostOf | None = None  # pyav: measured costs by PTS (the CLI measures; sim/ imports no PyAV)
+    decode_report: dict[str, Any] | None = None  # pyav: the measured `decode` blocks
+    decode_table: CostTable | None = None  # model: the cost table (default: DEFAULT_TABLE)
 
 
 def plan_from_manifest(directory: Path) -> list[TrackPlan]:
@@ -61,26 +67,69 @@ def _track_plan(directory: Path, track: dict[str, Any]) -> TrackPlan:
 
 
 def run_workload(tracks: list[TrackPlan], profile: Profile, options: WorkloadOptions,
-                 on_page: Callable[[Page], None] | None = None) -> dict[str, Any]:  # fmt: skip
-    """Play to the end (or until playback can go no further); `on_page` may add listeners first."""
+                 on_page: Callable[[Page], None] | None = None,
+                 on_progress: Callable[[Page, WorkerPlayer], None] | None = None) -> dict[str, Any]:  # fmt: skip
+    """Play to the end (or until playback can go no further); `on_page` may add listeners first;
+    `on_progress` is called after every task (the dashboard), and once more at the end."""
     page = Page(options.context, profile, latency=options.latency, realtime=options.realtime)
     if on_page is not None:
         on_page(page)
     page.world.log.keep = options.keep_events
     player = WorkerPlayer(page, tracks, options.network, buffer_ahead=options.buffer_ahead,
                           buffer_behind=options.buffer_behind)  # fmt: skip
+    page.element.decoder = _decoder(tracks, options)
     app = MainApp(page, player, options.seeks)
     app.start()
     element, clock = page.element, page.world.clock
+
+    def finished() -> bool:
+        if on_progress is not None:
+            on_progress(page, player)
+        return element.ended or player.failure is not None or (clock.settled and not element.potentially_playing())
+
     try:
-        clock.run_until(lambda: element.ended or player.failure is not None
-                        or (clock.settled and not element.potentially_playing()), MAX_SIMULATED)  # fmt: skip
+        clock.run_until(finished, MAX_SIMULATED)
     except DOMException as exc:
         raise InputError(f"the simulated page hit an uncaught {exc.name}: {exc}") from None
-    return summarise(page, player, app)
+    if on_progress is not None:
+        on_progress(page, player)
+    return summarise(page, player, app, _decode_report(tracks, options, page.element.decoder))
 
 
-def summarise(page: Page, player: WorkerPlayer, app: MainApp) -> dict[str, Any]:
+def _decoder(tracks: list[TrackPlan], options: WorkloadOptions) -> DecoderModel | None:
+    video = next((t for t in tracks if t.kind == "video"), None)
+    if options.decode == "off" or video is None:
+        return None
+    if options.decode == "pyav":
+        return DecoderModel(options.decode_costs) if options.decode_costs is not None else None
+    codec, height = _video_format(video)
+    return DecoderModel(model_cost_of(options.decode_table or CostTable(), codec, height))
+
+
+def _video_format(video: TrackPlan) -> tuple[str, int]:
+    """The video track's codec and height, from its init segment (the core's own parser)."""
+    item = parser_for(video.mime_type).next(video.init.load())
+    info = next((t for t in item.segment.tracks.values() if t.kind == "video"), None) if isinstance(item, Init) else None
+    return (info.codecs, info.height or 0) if info is not None else ("", 0)
+
+
+def _decode_report(tracks: list[TrackPlan], options: WorkloadOptions, decoder: DecoderModel | None) -> dict[str, Any]:
+    if options.decode == "pyav":
+        return options.decode_report or {}
+    video = next((t for t in tracks if t.kind == "video"), None)
+    if decoder is None or video is None or not video.segments:
+        return {}
+    return {video.id: decoder.report(frame_duration=_frame_duration(decoder))}
+
+
+def _frame_duration(decoder: DecoderModel) -> float:
+    """Median step between the decoded frames' presentation times (what one frame is worth in media time)."""
+    times = sorted(pts for pts, *_ in decoder.log)
+    steps = [b - a for a, b in zip(times, times[1:]) if b > a]
+    return sorted(steps)[len(steps) // 2] if steps else 0.0
+
+
+def summarise(page: Page, player: WorkerPlayer, app: MainApp, decode: dict[str, Any] | None = None) -> dict[str, Any]:
     element = page.element
     stats = element.stats
     end = page.world.clock.now
@@ -119,7 +168,7 @@ def summarise(page: Page, player: WorkerPlayer, app: MainApp) -> dict[str, Any]:
         "final": {"element": {"buffered": element.buffered().to_json()}, "sourceBuffers": sources},
     }
     return {"context": "worker" if page.worker is not None else "window", "summary": summary,
-            "eventCounts": per_context, "events": events}  # fmt: skip
+            "decode": decode or {}, "eventCounts": per_context, "events": events}  # fmt: skip
 
 
 def _t(value: Fraction) -> float:

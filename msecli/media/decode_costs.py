@@ -1,0 +1,54 @@
+"""Where `simulate --decode pyav` gets its costs: every track's appended bytes decoded with PyAV (decode
+timing), their report for `--json`, the video costs by presentation time for the simulated decoder, and a
+cost table measured from them (`--decode-profile FILE` saves it for `--decode model`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import av
+import numpy as np
+
+from msecli.media.decode_timing import summary, time_decode
+from msecli.sim.decoder import CostOf, CostTable
+from msecli.sim.player import TrackPlan
+
+
+@dataclass
+class MeasuredDecode:
+    report: dict[str, Any]  # track id -> the `decode` block of one track
+    cost_of: CostOf | None  # the video track's measured costs, None without video
+    table: CostTable | None
+
+
+def measure(tracks: list[TrackPlan]) -> MeasuredDecode:
+    report: dict[str, Any] = {}
+    cost_of: CostOf | None = None
+    table: CostTable | None = None
+    for track in tracks:
+        init = track.init.load()
+        timing = time_decode(init, [segment.load() for segment in track.segments])
+        report[track.id] = summary(timing)
+        if timing.kind == "video" and cost_of is None:
+            cost_of = _costs_by_pts(timing.pts, timing.wall_ns)
+            codec = track.mime_type.split("codecs=")[-1].strip('"; ') if "codecs=" in track.mime_type else ""
+            table = CostTable.measured(codec, _height(init, track.segments[0].load() if track.segments else b""),
+                                       timing.key, timing.wall_ns)  # fmt: skip
+    return MeasuredDecode(report, cost_of, table)
+
+
+def _costs_by_pts(pts: np.ndarray, wall_ns: np.ndarray) -> CostOf:
+    """Cost lookup by presentation time to the microsecond; a frame not found costs the median."""
+    by_us = {round(float(p) * 1e6): Fraction(int(ns), 1_000_000_000) for p, ns in zip(pts, wall_ns) if p == p}
+    median = Fraction(int(np.median(wall_ns)) if len(wall_ns) else 0, 1_000_000_000)
+    return lambda frame_pts, key, size: by_us.get(round(float(frame_pts) * 1e6), median)
+
+
+def _height(init: bytes, first_segment: bytes) -> int:
+    import io
+
+    with av.open(io.BytesIO(init + first_segment)) as container:
+        stream = next((s for s in container.streams if s.type == "video"), None)
+        return int(stream.codec_context.height) if stream is not None else 0  # type: ignore[attr-defined]

@@ -1,0 +1,179 @@
+"""The simulated video decoder: what each coded frame costs to decode (measured with PyAV, from a cost table,
+or nothing), and which presented frames that makes late.
+
+The model: from the moment the element has its first frame (HAVE_CURRENT_DATA) or a seek begins, at a
+position, the decoder decodes the video track buffer's frames in decode order from the random access point at
+or before that position, one after another, each taking its cost; frames are taken to be there when the
+decoder reaches them. The frames up to the first one presented at the position are the preroll, ready at that
+moment (the element reports the first frame only once it is decoded). A frame
+whose decode completes after its presentation time (at the playbackRate in force) is dropped: counted by
+getVideoPlaybackQuality().droppedVideoFrames, as well as in totalVideoFrames."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from msecli.errors import InputError
+from msecli.mse.track_buffer import TrackBuffer
+from msecli.timeline.time import Time
+
+# Rough per-frame decode costs of one software decoder thread (ms): the model's default, when no measured
+# table is given. Measure your own with `--decode pyav --decode-profile FILE`.
+DEFAULT_TABLE = [
+    {"codec": "avc1", "height": 360, "keyMs": 2.5, "deltaMs": 1.0},
+    {"codec": "avc1", "height": 720, "keyMs": 8.0, "deltaMs": 3.0},
+    {"codec": "avc1", "height": 1080, "keyMs": 18.0, "deltaMs": 6.5},
+    {"codec": "vp09", "height": 360, "keyMs": 3.0, "deltaMs": 1.2},
+    {"codec": "vp09", "height": 720, "keyMs": 10.0, "deltaMs": 3.5},
+    {"codec": "vp09", "height": 1080, "keyMs": 22.0, "deltaMs": 8.0},
+    {"codec": "av01", "height": 1080, "keyMs": 35.0, "deltaMs": 12.0},
+]
+FAMILIES = {"avc3": "avc1", "hev1": "hvc1", "vp9": "vp09", "vp8": "vp08"}
+
+
+def family(codec: str) -> str:
+    name = codec.split(".")[0].lower()
+    return FAMILIES.get(name, name)
+
+
+@dataclass
+class CostTable:
+    """Per codec family and frame height, the cost of a keyframe and of any other frame."""
+
+    entries: list[dict[str, Any]] = field(default_factory=lambda: [dict(e) for e in DEFAULT_TABLE])
+
+    def cost(self, codec: str, height: int, key: bool) -> Fraction:
+        mine = [e for e in self.entries if e["codec"] == family(codec)] or self.entries
+        nearest = min(mine, key=lambda e: abs(e["height"] - height))
+        return Fraction(str(nearest["keyMs" if key else "deltaMs"])) / 1000
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": 1, "entries": self.entries}
+
+    @classmethod
+    def load(cls, path: Path) -> CostTable:
+        try:
+            data = json.loads(path.read_text())
+            entries = data["entries"]
+            for e in entries:
+                if not (isinstance(e["codec"], str) and e["height"] > 0 and e["keyMs"] >= 0 and e["deltaMs"] >= 0):
+                    raise ValueError(e)
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such decode profile") from None
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"{path}: not a decode profile ({exc})") from None
+        if not entries:
+            raise InputError(f"{path}: the decode profile has no entries")
+        return cls(entries)
+
+    @classmethod
+    def measured(cls, codec: str, height: int, key: np.ndarray, wall_ns: np.ndarray) -> CostTable:
+        """A one-entry table from measured per-frame costs: mean keyframe and mean other-frame cost."""
+        key_ms = float(wall_ns[key].mean()) / 1e6 if key.any() else 0.0
+        delta_ms = float(wall_ns[~key].mean()) / 1e6 if (~key).any() else key_ms
+        return cls([{"codec": family(codec), "height": height, "keyMs": round(key_ms, 3), "deltaMs": round(delta_ms, 3)}])
+
+
+CostOf = Callable[[Fraction, bool, int], Fraction]  # (PTS, keyframe, bytes) -> seconds
+
+
+class DecoderModel:
+    """The decode schedule of one video track buffer since the last (re)start, and the late frames in it."""
+
+    def __init__(self, cost_of: CostOf) -> None:
+        self.cost_of = cost_of
+        self.started = False
+        self._preroll_to: Time | None = None
+        self._done: dict[Fraction, Fraction] = {}  # PTS -> when its decode completes (simulated s)
+        self._cursor: tuple[Fraction, bool] | None = None  # (DTS, inclusive): where scheduling goes on
+        self._free_at = Fraction(0)  # when the decoder finishes what is scheduled
+        self.decoded = 0
+        self.recent_ms: list[float] = []  # the last costs, for the dashboard
+        self.log: list[tuple[float, bool, int, float]] = []  # (pts, key, bytes, seconds) of every decode
+
+    def restart(self, now: Fraction, position: Time, track: TrackBuffer | None) -> None:
+        """Playback starts at `position` now: decoding starts over from the RAP at or before it."""
+        self.started = True
+        self._done = {}
+        self._free_at = now
+        self._preroll_to = position  # frames until the first one at or after this are ready now
+        rap = track.rap_dts_at_or_before(position) if track is not None else None
+        self._cursor = None if rap is None else (rap, True)
+
+    def dropped_between(self, track: TrackBuffer | None, start: Time, end: Time, anchor_wall: Fraction,
+                        anchor_position: Fraction, rate: Fraction) -> int:  # fmt: skip
+        """Of the frames presented in [start, end) while playing from `anchor_position` at `anchor_wall`, how
+        many finished decoding after their presentation time."""
+        if track is None or not self.started or rate <= 0:
+            return 0
+        if self._cursor is None:  # started before any keyframe was buffered: start at the first one there is
+            rap = track.rap_dts_at_or_before(start)
+            if rap is None:
+                return 0
+            self._cursor = (rap, True)
+        self._schedule(track, end)
+        late = 0
+        for pts in [p for p in self._done if p < end]:  # presented now (or skipped over): done with them
+            done = self._done.pop(pts)
+            if pts >= start and done > anchor_wall + (pts - anchor_position) / rate:
+                late += 1
+        return late
+
+    def _schedule(self, track: TrackBuffer, end: Time) -> None:
+        """Extend the schedule in decode order until every frame presented before `end` is in it."""
+        assert self._cursor is not None
+        for pts, dts, key, size in track.frames_in_decode_order(*self._cursor, end):
+            cost = self.cost_of(pts, key, size)
+            if self._preroll_to is None:
+                self._free_at += cost
+            elif pts >= self._preroll_to:
+                self._preroll_to = None
+            self._done[pts] = self._free_at
+            self._cursor = (dts, False)
+            self.decoded += 1
+            self.recent_ms = (self.recent_ms + [float(cost) * 1000])[-64:]
+            self.log.append((float(pts), key, size, float(cost)))
+
+    def report(self, frame_duration: float) -> dict[str, Any]:
+        """The `decode` block for what this decoder decoded (model costs)."""
+        if not self.log:
+            return decode_summary(np.zeros(0), np.zeros(0, bool), np.zeros(0, np.int64), np.zeros(0, np.int64),
+                                  np.zeros(0, np.int64), 0, 0.0)  # fmt: skip
+        pts, key, size, seconds = (np.array(column) for column in zip(*self.log))
+        wall_ns = np.round(seconds * 1e9).astype(np.int64)
+        return decode_summary(pts, key.astype(bool), size.astype(np.int64), np.full(len(pts), -1), wall_ns,
+                              len(pts), len(pts) * frame_duration)  # fmt: skip
+
+
+def model_cost_of(table: CostTable, codec: str, height: int) -> CostOf:
+    return lambda pts, key, size: table.cost(codec, height, key)
+
+
+def decode_summary(pts: np.ndarray, key: np.ndarray, size: np.ndarray, segment: np.ndarray, wall_ns: np.ndarray,
+                   frames: int, media_seconds: float) -> dict[str, Any]:  # fmt: skip
+    """The `decode` block of simulate's JSON for one track (README): per-frame costs (wall ns, decode order)."""
+    ms = wall_ns / 1e6
+    seconds = int(wall_ns.sum()) / 1e9 or 1e-9
+    slowest = np.argsort(-wall_ns, kind="stable")[:5]
+    segments = [{"segment": int(s) + 1, "frames": int((segment == s).sum()), "decodeMs": round(float(ms[segment == s].sum()), 3)}
+                for s in np.unique(segment) if s >= 0]  # fmt: skip
+    counts, edges = np.histogram(ms, bins=10) if len(ms) else (np.zeros(0), np.zeros(1))
+    percentile = (lambda q: round(float(np.percentile(ms, q)), 3)) if len(ms) else (lambda q: 0.0)
+    return {
+        "frames": frames,
+        "fps": round(frames / seconds, 1),
+        "realtimeFactor": round(media_seconds / seconds, 2),
+        "p50Ms": percentile(50), "p95Ms": percentile(95), "p99Ms": percentile(99),
+        "maxMs": round(float(ms.max()), 3) if len(ms) else 0.0,
+        "slowest": [{"pts": round(float(pts[i]), 6), "key": bool(key[i]), "bytes": int(size[i]), "ms": round(float(ms[i]), 3)}
+                    for i in slowest],  # fmt: skip
+        "segments": segments,
+        "histogram": {"edgesMs": [round(float(e), 3) for e in edges], "counts": [int(c) for c in counts]},
+    }

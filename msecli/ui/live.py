@@ -1,0 +1,77 @@
+"""Running the simulation on the live dashboard: Rich Live on stdout, redrawn at most 10 times a second of
+wall time (whatever the simulated clock does), the final state kept for --save-svg."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+
+from msecli.outdir import write_file_atomically
+from msecli.ui.console import stdout_console
+from msecli.ui.dashboard import render, snapshot
+
+REFRESH_SECONDS = 0.1
+SVG_WIDTH = 100
+
+
+class DashboardRun:
+    def __init__(self, live: bool, console: Console | None = None) -> None:
+        self.live_enabled = live
+        self.console = console or stdout_console()
+        self._live: Live | None = None
+        self._last = 0.0
+        self.final: dict[str, Any] | None = None
+        self._page: Any = None
+        self._player: Any = None
+
+    def __enter__(self) -> DashboardRun:
+        if self.live_enabled:
+            self._live = Live(console=self.console, auto_refresh=False, transient=False)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            if self._page is not None:
+                self._live.update(self._render(), refresh=True)
+            self._live.__exit__(None, None, None)
+
+    def progress(self, page: Any, player: Any) -> None:
+        """Called after every simulated task: cheap unless a redraw is due."""
+        self._page, self._player = page, player
+        if self._live is None:
+            return
+        now = time.monotonic()
+        if now - self._last >= REFRESH_SECONDS:
+            self._last = now
+            self._live.update(self._render(), refresh=True)
+
+    def state(self) -> dict[str, Any]:
+        decoder = self._page.element.decoder
+        decode = None
+        if decoder is not None:
+            decode = {"mode": "simulated", "recentMs": decoder.recent_ms, "budgetMs": 1000 / 30,
+                      "realtimeFactor": _realtime_factor(decoder)}  # fmt: skip
+        return snapshot(self._page, self._player, decode)
+
+    def _render(self):  # type: ignore[no-untyped-def]
+        self.final = self.state()
+        return render(self.final, self.console.width)
+
+    def save_svg(self, path: Path) -> None:
+        if self._page is None:
+            return
+        state = self.state()
+        recorder = Console(record=True, width=SVG_WIDTH, file=open("/dev/null", "w"), force_terminal=True)  # noqa: SIM115
+        recorder.print(render(state, SVG_WIDTH))
+        write_file_atomically(path, recorder.export_svg(title="msecli simulate").encode())
+
+
+def _realtime_factor(decoder: Any) -> float:
+    seconds = sum(cost for *_, cost in decoder.log[-300:])
+    frames = len(decoder.log[-300:])
+    return (frames / 30) / seconds if seconds else 0.0

@@ -1,0 +1,73 @@
+"""The simulated decoder (sim/decoder.py) driving playback: with a cost table that is deliberately too slow,
+the dropped-frame count is the one the model's rule gives by hand; a table can be saved from a PyAV
+measurement and read back."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from fractions import Fraction
+
+from msecli.mse.profiles import SPEC
+from msecli.sim.decoder import CostTable
+from msecli.sim.network import Network
+from msecli.sim.workload import WorkloadOptions, plan_from_manifest, run_workload
+from tests.media import SAMPLES
+
+
+def test_a_decoder_too_slow_for_the_frame_rate_drops_the_hand_calculated_frames(segmented):
+    """Every frame costs 50 ms against a 33.3 ms budget (30 fps). The model: the keyframe at 0 is ready when
+    the first frame is (loadeddata, time R); the decoder then finishes the k-th frame in decode order at
+    R + 0.05 k; playback from `playing` (time P) presents the frame with PTS p at P + p; a frame is dropped when
+    it is ready after that."""
+    out = segmented(SAMPLES / "h264-aac.mp4")
+    table = CostTable([{"codec": "avc1", "height": 360, "keyMs": 50, "deltaMs": 50}])
+    options = WorkloadOptions(network=Network.constant(Fraction(100_000_000), Fraction(0)), decode="model",
+                              decode_table=table)  # fmt: skip
+    pages = []
+    result = run_workload(plan_from_manifest(out), SPEC, options, on_page=pages.append)
+    summary = result["summary"]
+    assert summary["stallCount"] == 0 and summary["ended"]
+    times = {event["type"]: Fraction(event["time"]).limit_denominator(10**6) for event in result["events"]
+             if event["context"] == "main" and event["type"] in ("loadeddata", "playing")}  # fmt: skip
+    ready, playing = times["loadeddata"], times["playing"]
+    video = pages[0].attachment.video_track()
+    decode_order = [f.pts for f in video.frames]
+    expected = sum(1 for k, pts in enumerate(decode_order) if k > 0 and ready + Fraction(5, 100) * k > playing + pts)
+    assert 0 < expected < 300
+    assert summary["droppedFrames"] == expected
+    assert summary["totalFrames"] == 300  # dropped frames count in the total too
+    report = result["decode"]["video"]
+    assert report["frames"] == 300 and report["p50Ms"] == 50.0 and report["maxMs"] == 50.0
+    assert report["realtimeFactor"] == round((1 / 30) / 0.05, 2)  # media seconds per decode second
+
+
+def test_a_fast_table_drops_nothing(segmented):
+    out = segmented(SAMPLES / "h264-aac.mp4")
+    options = WorkloadOptions(decode="model")  # the default table: 360p H.264 at 1-2.5 ms a frame
+    result = run_workload(plan_from_manifest(out), SPEC, options)
+    assert result["summary"]["droppedFrames"] == 0 and result["summary"]["totalFrames"] == 300
+
+
+def test_a_measured_profile_is_saved_and_read_back(segmented, tmp_path):
+    out = segmented(SAMPLES / "h264-aac.mp4")
+    profile = tmp_path / "decode.json"
+    measured = subprocess.run([sys.executable, "-m", "msecli", "simulate", str(out), "--json", "--decode", "pyav",
+                               "--decode-profile", str(profile)], capture_output=True, text=True)  # fmt: skip
+    assert measured.returncode == 0, measured.stderr
+    entries = json.loads(profile.read_text())["entries"]
+    assert [(e["codec"], e["height"]) for e in entries] == [("avc1", 360)] and entries[0]["keyMs"] > 0
+    assert json.loads(measured.stdout)["decode"]["video"]["frames"] == 300
+    again = subprocess.run([sys.executable, "-m", "msecli", "simulate", str(out), "--json", "--decode", "pyav",
+                            "--decode-profile", str(profile)], capture_output=True, text=True)  # fmt: skip
+    assert again.returncode == 2 and "--force" in again.stderr  # an existing profile is not overwritten
+    reused = subprocess.run([sys.executable, "-m", "msecli", "simulate", str(out), "--json", "--decode", "model",
+                             "--decode-profile", str(profile)], capture_output=True, text=True)  # fmt: skip
+    assert reused.returncode == 0, reused.stderr
+    assert json.loads(reused.stdout)["decode"]["video"]["p50Ms"] == entries[0]["deltaMs"]
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"entries": [{"codec": "avc1"}]}')
+    refused = subprocess.run([sys.executable, "-m", "msecli", "simulate", str(out), "--decode", "model",
+                              "--decode-profile", str(bad)], capture_output=True, text=True)  # fmt: skip
+    assert refused.returncode == 1 and "not a decode profile" in refused.stderr
