@@ -417,9 +417,43 @@ def bench_decode() -> list[str]:
             f"{'OK' if ratio >= 0.9 else 'MISSED'}"]  # fmt: skip
 
 
+def bench_dashboard() -> list[str]:
+    """The live dashboard's cost: the same virtual-clock run (20 min synthetic, decode off) with --live drawing
+    to a null terminal and with --no-live; alternated, best of 3 each."""
+    from fractions import Fraction
+
+    from rich.console import Console
+
+    from bench.synthetic import segment_set
+    from msecli.mse.profiles import CHROMIUM
+    from msecli.sim.network import Network
+    from msecli.sim.workload import WorkloadOptions, run_workload
+    from msecli.ui.live import DashboardRun
+
+    plan = segment_set(1200)
+
+    def run(live: bool) -> float:
+        options = WorkloadOptions(network=Network.constant(Fraction(20_000_000), Fraction(40, 1000)),
+                                  keep_events=True)  # fmt: skip
+        with open(os.devnull, "w") as null:
+            dashboard = DashboardRun(live=live, console=Console(file=null, force_terminal=True, width=100))
+            started = time.perf_counter()
+            with dashboard:
+                run_workload(plan, CHROMIUM, options, on_progress=dashboard.progress)
+            return time.perf_counter() - started
+
+    live_best, plain_best = float("inf"), float("inf")
+    for _ in range(3):
+        plain_best = min(plain_best, run(False))
+        live_best = min(live_best, run(True))
+    ratio = live_best / plain_best
+    return [f"dashboard: 20 min synthetic run, --no-live {plain_best:.2f} s, --live to a null terminal "
+            f"{live_best:.2f} s = {ratio:.2f}x (target <= 1.1) {'OK' if ratio <= 1.1 else 'MISSED'}"]
+
+
 def main() -> None:
     report = (bench_segment() + bench_parse() + bench_append() + bench_removal_scaling() + bench_simulate()
-              + bench_decode())  # fmt: skip
+              + bench_decode() + bench_dashboard())  # fmt: skip
     print("\n".join(report))
 
 

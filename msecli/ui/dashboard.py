@@ -32,8 +32,12 @@ def snapshot(page: Any, player: Any, decode: dict[str, Any] | None = None) -> di
         buffers[track_id] = {"buffered": ranges, "updating": sb.updating, "mode": str(sb.mode),
                              "timestampOffset": float(sb.timestamp_offset),
                              "queued": len(track.plan.segments) - track.next_index}  # fmt: skip
-    log = [(float(t), context, target, kind) for t, context, target, kind in page.world.log.entries
-           if kind not in QUIET][-LOG_LINES:]  # fmt: skip
+    log: list[tuple[float, str, str, str]] = []
+    for t, context, target, kind in reversed(page.world.log.entries):  # only the last few: the log is long
+        if kind not in QUIET:
+            log.insert(0, (float(t), context, target, kind))
+            if len(log) == LOG_LINES:
+                break
     fetched = player.bytes_fetched
     return {
         "time": float(now),
