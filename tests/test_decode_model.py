@@ -15,22 +15,31 @@ from msecli.sim.network import Network
 from msecli.sim.workload import WorkloadOptions, plan_from_manifest, run_workload
 from tests.media import SAMPLES
 
+def first_times(result: dict, *types: str) -> dict[str, Fraction]:
+    """Simulated time of the first main-thread event of each type."""
+    times: dict[str, Fraction] = {}
+    for event in result["events"]:
+        if event["context"] == "main" and event["type"] in types and event["type"] not in times:
+            times[event["type"]] = Fraction(event["time"]).limit_denominator(10**6)
+    return times
+
+
+SLOW = CostTable([{"codec": "avc1", "height": 360, "keyMs": 50, "deltaMs": 50}])  # 20 fps against 30 fps video
+
 
 def test_a_decoder_too_slow_for_the_frame_rate_drops_the_hand_calculated_frames(segmented):
     """Every frame costs 50 ms against a 33.3 ms budget (30 fps). The model: the keyframe at 0 is ready when
     the first frame is (loadeddata, time R); the decoder then finishes the k-th frame in decode order at
     R + 0.05 k; playback from `playing` (time P) presents the frame with PTS p at P + p; a frame is dropped when
-    it is ready after that."""
+    it is ready after that. (Underflow stalls are off here: the next test has them.)"""
     out = segmented(SAMPLES / "h264-aac.mp4")
-    table = CostTable([{"codec": "avc1", "height": 360, "keyMs": 50, "deltaMs": 50}])
     options = WorkloadOptions(network=Network.constant(Fraction(100_000_000), Fraction(0)), decode="model",
-                              decode_table=table)  # fmt: skip
+                              decode_table=SLOW, decode_underflow=None)  # fmt: skip
     pages = []
     result = run_workload(plan_from_manifest(out), SPEC, options, on_page=pages.append)
     summary = result["summary"]
     assert summary["stallCount"] == 0 and summary["ended"]
-    times = {event["type"]: Fraction(event["time"]).limit_denominator(10**6) for event in result["events"]
-             if event["context"] == "main" and event["type"] in ("loadeddata", "playing")}  # fmt: skip
+    times = first_times(result, "loadeddata", "playing")
     ready, playing = times["loadeddata"], times["playing"]
     video = pages[0].attachment.video_track()
     decode_order = [f.pts for f in video.frames]
@@ -41,6 +50,31 @@ def test_a_decoder_too_slow_for_the_frame_rate_drops_the_hand_calculated_frames(
     report = result["decode"]["video"]
     assert report["frames"] == 300 and report["p50Ms"] == 50.0 and report["maxMs"] == 50.0
     assert report["realtimeFactor"] == round((1 / 30) / 0.05, 2)  # media seconds per decode second
+
+
+def test_a_decoder_falling_half_a_second_behind_stalls_playback_until_it_catches_up(segmented):
+    """Underflow: at each timeupdate wake-up (every 250 ms of playback, from `playing` at P), if the frame due at
+    the position will be decoded more than 0.5 s from now, the element drops to HAVE_CURRENT_DATA (waiting) and
+    resumes when that frame is decoded. With 50 ms a frame from R, the frame of decode index k is ready at
+    R + 0.05 k: the first wake-up P + 0.25 m whose due frame is ready later than 0.5 s after it starts the stall."""
+    out = segmented(SAMPLES / "h264-aac.mp4")
+    options = WorkloadOptions(network=Network.constant(Fraction(100_000_000), Fraction(0)), decode="model",
+                              decode_table=SLOW)  # fmt: skip
+    pages = []
+    result = run_workload(plan_from_manifest(out), SPEC, options, on_page=pages.append)
+    times = first_times(result, "loadeddata", "playing")
+    ready, playing = times["loadeddata"], times["playing"]  # the first of each
+    decode_order = [f.pts for f in pages[0].attachment.video_track().frames]
+    for m in range(1, 41):
+        wake = playing + Fraction(m, 4)
+        due = min((pts for pts in decode_order if pts >= Fraction(m, 4)), default=None)
+        due_ready = ready + Fraction(5, 100) * decode_order.index(due)
+        if due_ready - wake > Fraction(1, 2):
+            break
+    first = result["summary"]["stalls"][0]
+    assert abs(first["start"] - float(wake)) < 1e-6
+    assert abs(first["duration"] - float(due_ready - wake)) < 1e-6
+    assert "waiting" in [e["type"] for e in result["events"] if e["context"] == "main"]
 
 
 def test_a_fast_table_drops_nothing(segmented):

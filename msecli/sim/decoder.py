@@ -87,8 +87,9 @@ CostOf = Callable[[Fraction, bool, int], Fraction]  # (PTS, keyframe, bytes) -> 
 class DecoderModel:
     """The decode schedule of one video track buffer since the last (re)start, and the late frames in it."""
 
-    def __init__(self, cost_of: CostOf) -> None:
+    def __init__(self, cost_of: CostOf, underflow: Fraction | None = Fraction(1, 2)) -> None:
         self.cost_of = cost_of
+        self.underflow = underflow  # the element stalls when the frame due is this late (None: never)
         self.started = False
         self._preroll_to: Time | None = None
         self._done: dict[Fraction, Fraction] = {}  # PTS -> when its decode completes (simulated s)
@@ -125,6 +126,15 @@ class DecoderModel:
             if pts >= start and done > anchor_wall + (pts - anchor_position) / rate:
                 late += 1
         return late
+
+    def ready_time(self, track: TrackBuffer | None, position: Fraction) -> Fraction | None:
+        """When the first frame presented at or after `position` will have been decoded."""
+        if track is None or not self.started or self._cursor is None:
+            return None
+        horizon = position + Fraction(1, 2)
+        self._schedule(track, horizon)
+        due = [pts for pts in self._done if pts >= position]
+        return self._done[min(due)] if due else None
 
     def _schedule(self, track: TrackBuffer, end: Time) -> None:
         """Extend the schedule in decode order until every frame presented before `end` is in it."""

@@ -71,6 +71,7 @@ class Element:
         self.error: dict[str, Any] | None = None
         self.video_width = 0
         self.decoder: DecoderModel | None = None  # set by the workload: decode costs make frames late
+        self._decoder_blocked_until: Fraction | None = None
         self._metadata_duration: float = math.nan  # what duration becomes at HAVE_METADATA
         self._metadata_size: tuple[int, int] = (0, 0)
         self.video_height = 0
@@ -195,7 +196,20 @@ class Element:
         self.monitor()
         if self.potentially_playing() and self.stop_at is None and self._stop_position() <= self._position:
             self._set_ready_state(HMEReadyState.HAVE_CURRENT_DATA)  # nothing more to play here: a stall
+        self._check_decoder()
         self._reschedule()
+
+    def _check_decoder(self) -> None:
+        """Decoder underflow: when the frame due now will be decoded more than `decoder.underflow` late, the
+        renderer has nothing left to show: HAVE_CURRENT_DATA (waiting) until the decoder has it."""
+        decoder = self.decoder
+        if decoder is None or decoder.underflow is None or not self.potentially_playing() or self.source is None:
+            return
+        ready_at = decoder.ready_time(self.source.video_track(), self._position)
+        if ready_at is not None and ready_at - self.loop.now > decoder.underflow:
+            self._decoder_blocked_until = ready_at
+            self._set_ready_state(HMEReadyState.HAVE_CURRENT_DATA)
+            self.loop.queue(self.monitor, ready_at - self.loop.now)
 
     def _time_update(self) -> None:
         self.fire("timeupdate")
@@ -436,6 +450,10 @@ class Element:
     def _ready_state_from_buffer(self) -> HMEReadyState:
         if self.source is None:
             return HMEReadyState.HAVE_METADATA
+        if self._decoder_blocked_until is not None:
+            if self.loop.now < self._decoder_blocked_until:
+                return HMEReadyState.HAVE_CURRENT_DATA  # the decoder has not caught up yet
+            self._decoder_blocked_until = None
         buffered = self.source.playable()
         position = self._position
         span = _span_at(buffered, position)

@@ -39,6 +39,7 @@ class WorkloadOptions:
     decode_costs: CostOf | None = None  # pyav: measured costs by PTS (the CLI measures; sim/ imports no PyAV)
     decode_report: dict[str, Any] | None = None  # pyav: the measured `decode` blocks
     decode_table: CostTable | None = None  # model: the cost table (default: DEFAULT_TABLE)
+    decode_underflow: Fraction | None = Fraction(1, 2)  # a frame this late stalls playback (None: only drops)
 
 
 def plan_from_manifest(directory: Path) -> list[TrackPlan]:
@@ -101,9 +102,9 @@ def _decoder(tracks: list[TrackPlan], options: WorkloadOptions) -> DecoderModel 
     if options.decode == "off" or video is None:
         return None
     if options.decode == "pyav":
-        return DecoderModel(options.decode_costs) if options.decode_costs is not None else None
+        return DecoderModel(options.decode_costs, options.decode_underflow) if options.decode_costs else None
     codec, height = _video_format(video)
-    return DecoderModel(model_cost_of(options.decode_table or CostTable(), codec, height))
+    return DecoderModel(model_cost_of(options.decode_table or CostTable(), codec, height), options.decode_underflow)
 
 
 def _video_format(video: TrackPlan) -> tuple[str, int]:
