@@ -355,8 +355,9 @@ options = WorkloadOptions(network=Network.constant(Fraction(20_000_000), Fractio
 started = time.perf_counter()
 summary = run_workload(plan, CHROMIUM, options)["summary"]
 wall = time.perf_counter() - started
-print(wall, summary["simulatedTime"], summary["ended"], summary["totalFrames"],
-      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork+exec, so a big parent would show up in it.
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(wall, summary["simulatedTime"], summary["ended"], summary["totalFrames"], hwm)
 """
 
 
@@ -452,9 +453,10 @@ def bench_dashboard() -> list[str]:
 
 
 def main() -> None:
-    report = (bench_segment() + bench_parse() + bench_append() + bench_removal_scaling() + bench_simulate()
-              + bench_decode() + bench_dashboard())  # fmt: skip
-    print("\n".join(report))
+    sys.path.insert(0, str(ROOT))  # bench.synthetic, when run as a script
+    for bench in (bench_segment, bench_parse, bench_append, bench_removal_scaling, bench_simulate, bench_decode,
+                  bench_dashboard):  # fmt: skip
+        print("\n".join(bench()), flush=True)
 
 
 if __name__ == "__main__":
