@@ -540,7 +540,7 @@ def _play(plan, profile_name: str, options, live: bool, save_svg: Path | None, d
             from msecli.outdir import write_file_atomically
 
             write_file_atomically(decode_profile, (json.dumps(measured.table.to_json(), indent=1) + "\n").encode())
-    dashboard = DashboardRun(live=live)
+    dashboard = DashboardRun(live=live, decode_mode=options.decode)
     with dashboard:
         result = run_workload(plan, PROFILES[profile_name], options, on_progress=dashboard.progress)
     if save_svg is not None:

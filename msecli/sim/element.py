@@ -54,9 +54,10 @@ class PlaybackStats:
 
 class Element:
     def __init__(self, loop: EventLoop | None = None, name: str = "video", log: EventLog | None = None,
-                 enough_ahead: Fraction = ENOUGH_AHEAD) -> None:  # fmt: skip
+                 enough_ahead: Fraction = ENOUGH_AHEAD, start_tolerance: Fraction = Fraction(0)) -> None:  # fmt: skip
         self.loop = loop if loop is not None else EventLoop()
         self.enough_ahead = enough_ahead
+        self.start_tolerance = start_tolerance
         self.name = name
         self.log = log
         self.resolve: Callable[[Any], tuple[Source | None, str | None]] | None = None  # provider -> (source, failure)
@@ -116,6 +117,15 @@ class Element:
         """HTML "ended playback", direction forwards: at the end of a known duration."""
         return (self.ready_state >= HMEReadyState.HAVE_METADATA and not math.isnan(self.duration)
                 and self.current_time >= self._exact_duration())  # fmt: skip
+
+    def _span_here(self, buffered: TimeRanges, position: Time) -> tuple[Time, Time] | None:
+        """The buffered range playback at `position` runs in. A first range beginning within `start_tolerance`
+        of 0 (strictly: a range at 1.0 does not, seen with msecli verify) counts as starting at 0 (Chromium's
+        kSeekToStartFudgeRoom, 1 s): playback runs through that gap."""
+        span = _span_at(buffered, position)
+        if span is None and buffered and 0 <= position < buffered.start(0) < self.start_tolerance:
+            return Fraction(0), buffered.end(0)
+        return span
 
     def _restart_decoder(self) -> None:
         if self.decoder is not None:
@@ -178,7 +188,7 @@ class Element:
     def _playable_span(self) -> tuple[Time, Time] | None:
         if self.source is None:
             return None
-        return _span_at(self.source.playable(), self._position)
+        return self._span_here(self.source.playable(), self._position)
 
     def _on_wake(self) -> None:
         self._wake = None
@@ -456,7 +466,7 @@ class Element:
             self._decoder_blocked_until = None
         buffered = self.source.playable()
         position = self._position
-        span = _span_at(buffered, position)
+        span = self._span_here(buffered, position)
         if span is None:
             return HMEReadyState.HAVE_METADATA
         ended = self.source.media_source_ended()

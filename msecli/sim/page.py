@@ -47,7 +47,8 @@ class Page:
         return self.ms_context.loop
 
     def new_element(self, name: str) -> Element:
-        element = Element(self.window.loop, name, self.world.log, self.profile.enough_data_ahead)
+        element = Element(self.window.loop, name, self.world.log, self.profile.enough_data_ahead,
+                          self.profile.start_gap_tolerance)
         element.resolve = self.resolve
         return element
 

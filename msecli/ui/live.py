@@ -19,8 +19,9 @@ SVG_WIDTH = 100
 
 
 class DashboardRun:
-    def __init__(self, live: bool, console: Console | None = None) -> None:
+    def __init__(self, live: bool, console: Console | None = None, decode_mode: str = "") -> None:
         self.live_enabled = live
+        self.decode_mode = decode_mode
         self.console = console or stdout_console()
         self._live: Live | None = None
         self._last = 0.0
@@ -54,7 +55,7 @@ class DashboardRun:
         decoder = self._page.element.decoder
         decode = None
         if decoder is not None:
-            decode = {"mode": "simulated", "recentMs": decoder.recent_ms, "budgetMs": 1000 / 30,
+            decode = {"mode": self.decode_mode, "recentMs": decoder.recent_ms, "budgetMs": 1000 / 30,
                       "realtimeFactor": _realtime_factor(decoder)}  # fmt: skip
         return snapshot(self._page, self._player, decode)
 
