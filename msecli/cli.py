@@ -533,8 +533,11 @@ def _play(plan, profile_name: str, options, live: bool, save_svg: Path | None, d
 
     if options.decode == "pyav":
         from msecli.media.decode_costs import measure
+        from msecli.ui.console import stderr_console
+        from msecli.ui.progress import media_progress
 
-        measured = measure(plan)
+        with media_progress(stderr_console(), "decoding with PyAV", True) as update:
+            measured = measure(plan, update)
         options.decode_costs, options.decode_report = measured.cost_of, measured.report
         if decode_profile is not None and measured.table is not None:
             from msecli.outdir import write_file_atomically

@@ -4,6 +4,7 @@ cost table measured from them (`--decode-profile FILE` saves it for `--decode mo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -23,7 +24,10 @@ class MeasuredDecode:
     table: CostTable | None
 
 
-def measure(tracks: list[TrackPlan]) -> MeasuredDecode:
+def measure(tracks: list[TrackPlan], progress: Callable[[float, float | None], None] | None = None) -> MeasuredDecode:
+    """`progress(seconds done, total)`: media seconds decoded so far, over all tracks."""
+    total = float(sum((t.segments[-1].end - t.segments[0].start) for t in tracks if t.segments))
+    done = 0.0
     report: dict[str, Any] = {}
     cost_of: CostOf | None = None
     table: CostTable | None = None
@@ -31,6 +35,10 @@ def measure(tracks: list[TrackPlan]) -> MeasuredDecode:
         init = track.init.load()
         timing = time_decode(init, [segment.load() for segment in track.segments])
         report[track.id] = summary(timing)
+        if track.segments:
+            done += float(track.segments[-1].end - track.segments[0].start)
+        if progress is not None:
+            progress(done, total)
         if timing.kind == "video" and cost_of is None:
             cost_of = _costs_by_pts(timing.pts, timing.wall_ns)
             codec = track.mime_type.split("codecs=")[-1].strip('"; ') if "codecs=" in track.mime_type else ""
