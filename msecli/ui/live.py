@@ -55,8 +55,9 @@ class DashboardRun:
         decoder = self._page.element.decoder
         decode = None
         if decoder is not None:
-            decode = {"mode": self.decode_mode, "recentMs": decoder.recent_ms, "budgetMs": 1000 / 30,
-                      "realtimeFactor": _realtime_factor(decoder)}  # fmt: skip
+            frame = _frame_seconds(decoder)
+            decode = {"mode": self.decode_mode, "recentMs": decoder.recent_ms, "budgetMs": 1000 * frame,
+                      "realtimeFactor": _realtime_factor(decoder, frame)}  # fmt: skip
         return snapshot(self._page, self._player, decode)
 
     def _render(self):  # type: ignore[no-untyped-def]
@@ -72,7 +73,15 @@ class DashboardRun:
         write_file_atomically(path, recorder.export_svg(title="msecli simulate").encode())
 
 
-def _realtime_factor(decoder: Any) -> float:
-    seconds = sum(cost for *_, cost in decoder.log[-300:])
-    frames = len(decoder.log[-300:])
-    return (frames / 30) / seconds if seconds else 0.0
+def _frame_seconds(decoder: Any) -> float:
+    """One frame's worth of media time: the median step between recent decoded frames (1/30 s before any)."""
+    times = sorted(pts for pts, *_ in decoder.log[-120:])
+    steps = sorted(b - a for a, b in zip(times, times[1:]) if b > a)
+    return steps[len(steps) // 2] if steps else 1 / 30
+
+
+def _realtime_factor(decoder: Any, frame: float) -> float:
+    """Media seconds decoded per second of decoding, over the recent frames."""
+    recent = decoder.log[-300:]
+    seconds = sum(cost for *_, cost in recent)
+    return len(recent) * frame / seconds if seconds else 0.0
