@@ -52,6 +52,10 @@ class Profile:
     # (kSeekToStartFudgeRoom); spec: position 0 must be buffered. Seen with msecli verify on a stream whose
     # first frame is at 0.086 s: Chromium plays, the spec profile waits.
     start_gap_tolerance: Fraction = Fraction(0)
+    # chromium: a paused element's readyState does not drop when buffered data goes (remove() under the
+    # playhead): the pipeline keeps the frame it prerolled, and only playing can underflow; spec: SourceBuffer
+    # monitoring lowers it at once. Seen with msecli verify (abort-during-remove).
+    paused_ready_state_holds: bool = False
 
     def merge_gap(self, track: TrackBuffer) -> Time:
         if self.merge_by_fudge_room:
@@ -73,5 +77,6 @@ SPEC = Profile("spec", merge_by_fudge_room=False)
 # InvalidStateError for abort() during remove() and for a duration below the buffered media, as the spec does.
 CHROMIUM = Profile("chromium", merge_by_fudge_room=True, partial_audio_trimming=True, audio_splice_trims_tail=True,
                    ignores_text_tracks=True, microsecond_timestamps=True, media_segment_starts_after_moof=True,
-                   enough_data_ahead=Fraction(1, 1_000_000), start_gap_tolerance=Fraction(1))  # fmt: skip
+                   enough_data_ahead=Fraction(1, 1_000_000), start_gap_tolerance=Fraction(1),
+                   paused_ready_state_holds=True)  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

@@ -54,8 +54,10 @@ class PlaybackStats:
 
 class Element:
     def __init__(self, loop: EventLoop | None = None, name: str = "video", log: EventLog | None = None,
-                 enough_ahead: Fraction = ENOUGH_AHEAD, start_tolerance: Fraction = Fraction(0)) -> None:  # fmt: skip
+                 enough_ahead: Fraction = ENOUGH_AHEAD, start_tolerance: Fraction = Fraction(0),
+                 hold_when_paused: bool = False) -> None:  # fmt: skip
         self.loop = loop if loop is not None else EventLoop()
+        self.hold_when_paused = hold_when_paused
         self.enough_ahead = enough_ahead
         self.start_tolerance = start_tolerance
         self.name = name
@@ -454,7 +456,10 @@ class Element:
         if self.ready_state == HMEReadyState.HAVE_NOTHING:
             return
         self._settle()
-        self._set_ready_state(self._ready_state_from_buffer())
+        new = self._ready_state_from_buffer()
+        if self.hold_when_paused and self.paused and not self.seeking and new < self.ready_state:
+            new = self.ready_state  # chromium: the prerolled frame stays; nothing underflows while paused
+        self._set_ready_state(new)
         self._reschedule()
 
     def _ready_state_from_buffer(self) -> HMEReadyState:
