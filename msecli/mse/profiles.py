@@ -45,9 +45,11 @@ class Profile:
     # segment; spec: as soon as the bytes begin with one (a styp or moof box header). Seen with msecli verify.
     media_segment_starts_after_moof: bool = False
     # The media element's HAVE_ENOUGH_DATA: spec, a UA heuristic (here: 3 s buffered ahead, or the end of an
-    # ended stream); chromium: the pipeline has enough as soon as anything is buffered ahead of the position
-    # (seen with msecli verify: 4 with 2 s ahead, paused).
+    # ended stream); chromium: once its renderers have prerolled, 200 ms ahead (AudioRendererAlgorithm's
+    # starting capacity), and before that nothing above HAVE_METADATA (seen with msecli verify: 4 with 2 s
+    # ahead, paused; 1 with 85 ms of audio).
     enough_data_ahead: Fraction = Fraction(3)
+    enough_data_is_preroll: bool = False
     # chromium: playback from the very start (0) begins when the first buffered range starts within 1 s of it
     # (kSeekToStartFudgeRoom); spec: position 0 must be buffered. Seen with msecli verify on a stream whose
     # first frame is at 0.086 s: Chromium plays, the spec profile waits.
@@ -77,6 +79,6 @@ SPEC = Profile("spec", merge_by_fudge_room=False)
 # InvalidStateError for abort() during remove() and for a duration below the buffered media, as the spec does.
 CHROMIUM = Profile("chromium", merge_by_fudge_room=True, partial_audio_trimming=True, audio_splice_trims_tail=True,
                    ignores_text_tracks=True, microsecond_timestamps=True, media_segment_starts_after_moof=True,
-                   enough_data_ahead=Fraction(1, 1_000_000), start_gap_tolerance=Fraction(1),
+                   enough_data_ahead=Fraction(1, 5), enough_data_is_preroll=True, start_gap_tolerance=Fraction(1),
                    paused_ready_state_holds=True)  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

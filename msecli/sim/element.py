@@ -55,8 +55,9 @@ class PlaybackStats:
 class Element:
     def __init__(self, loop: EventLoop | None = None, name: str = "video", log: EventLog | None = None,
                  enough_ahead: Fraction = ENOUGH_AHEAD, start_tolerance: Fraction = Fraction(0),
-                 hold_when_paused: bool = False) -> None:  # fmt: skip
+                 hold_when_paused: bool = False, preroll: bool = False) -> None:  # fmt: skip
         self.loop = loop if loop is not None else EventLoop()
+        self.preroll = preroll
         self.hold_when_paused = hold_when_paused
         self.enough_ahead = enough_ahead
         self.start_tolerance = start_tolerance
@@ -480,6 +481,8 @@ class Element:
             return HMEReadyState.HAVE_ENOUGH_DATA
         if ahead >= self.enough_ahead:
             return HMEReadyState.HAVE_ENOUGH_DATA
+        if self.preroll and not self._loaded_data:  # chromium: no first frame before the renderers preroll
+            return HMEReadyState.HAVE_METADATA
         if ahead > 0:
             return HMEReadyState.HAVE_FUTURE_DATA
         return HMEReadyState.HAVE_CURRENT_DATA
