@@ -44,6 +44,11 @@ class Profile:
     # timestampOffset changes) only once its whole moof has been read, when MP4StreamParser starts the
     # segment; spec: as soon as the bytes begin with one (a styp or moof box header). Seen with msecli verify.
     media_segment_starts_after_moof: bool = False
+    # chromium: a top-level ISO BMFF box of a type it does not know is skipped (BoxReader only logs it), so bytes
+    # from the middle of a segment are read as such boxes and waited for rather than refused; spec profile: only
+    # the boxes the byte stream format names, anything else where a segment should start is an append error.
+    # Seen with msecli verify (partial-segment-then-abort, step 8).
+    unknown_top_level_boxes_skipped: bool = False
     # The media element's HAVE_ENOUGH_DATA: spec, a UA heuristic (here: 3 s buffered ahead, or the end of an
     # ended stream); chromium: once its renderers have prerolled, 200 ms ahead (AudioRendererAlgorithm's
     # starting capacity), and before that nothing above HAVE_METADATA (seen with msecli verify: 4 with 2 s
@@ -79,6 +84,7 @@ SPEC = Profile("spec", merge_by_fudge_room=False)
 # InvalidStateError for abort() during remove() and for a duration below the buffered media, as the spec does.
 CHROMIUM = Profile("chromium", merge_by_fudge_room=True, partial_audio_trimming=True, audio_splice_trims_tail=True,
                    ignores_text_tracks=True, microsecond_timestamps=True, media_segment_starts_after_moof=True,
+                   unknown_top_level_boxes_skipped=True,
                    enough_data_ahead=Fraction(1, 5), enough_data_is_preroll=True, start_gap_tolerance=Fraction(1),
                    paused_ready_state_holds=True)  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

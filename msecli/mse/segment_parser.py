@@ -74,9 +74,10 @@ class SegmentParser:
 class IsoBmffParser(SegmentParser):
     """ISO BMFF byte stream format: init = ftyp + moov; media = [styp] moof + mdat."""
 
-    def __init__(self, media_starts_after_moof: bool = False) -> None:
+    def __init__(self, media_starts_after_moof: bool = False, skips_unknown_boxes: bool = False) -> None:
         super().__init__()
-        self.media_starts_after_moof = media_starts_after_moof  # the chromium profile's switch
+        self.media_starts_after_moof = media_starts_after_moof  # the chromium profile's switches
+        self.skips_unknown_boxes = skips_unknown_boxes
 
     def next(self, data: Buffer) -> Item:
         header = read_box_header(data, 0, len(data))
@@ -88,6 +89,8 @@ class IsoBmffParser(SegmentParser):
             return self._init(data, header.size)
         if header.type in ("styp", "moof"):
             return self._media(data)
+        if self.skips_unknown_boxes:  # chromium: an unrecognised top-level box is skipped, however it looks
+            return Skip(header.size) if header.size <= len(data) else NeedData()
         raise ParseError(f"{header.type} box where a segment should start", offset=0, path=header.type)
 
     def _init(self, data: Buffer, offset: int) -> Item:
@@ -361,4 +364,6 @@ def parser_for(mime_type: str, profile: Profile | None = None) -> SegmentParser:
         return MpegAudioParser(adts=essence == "audio/aac")
     if essence.endswith("/webm"):
         return WebmParser()
-    return IsoBmffParser(media_starts_after_moof=profile is not None and profile.media_segment_starts_after_moof)
+    if profile is None:
+        return IsoBmffParser()
+    return IsoBmffParser(profile.media_segment_starts_after_moof, profile.unknown_top_level_boxes_skipped)
