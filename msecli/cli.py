@@ -327,8 +327,10 @@ def simulate(
     force: Annotated[bool, typer.Option("--force", help="Overwrite --save-svg / --decode-profile files.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON (schema in README).")] = False,
 ) -> None:
-    """Play segments through a worker-side MediaSource, its handle transferred to a simulated main
-    thread and attached to a simulated media element; or run a scenario script (--script).
+    """Play segments through a simulated worker MediaSource and element, or run a scenario script.
+
+    The worker's MediaSourceHandle is transferred to a simulated main thread and attached to a simulated media
+    element; --script runs a scenario script instead.
 
     Reports startup delay, stalls, buffer ahead, final buffered ranges and events per context.
     Times are simulated seconds."""
@@ -377,9 +379,11 @@ def serve(
     open_browser: Annotated[bool, typer.Option("--open", help="Open the page in the default browser.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help='Print {"url": ...} as JSON, then serve.')] = False,
 ) -> None:
-    """Serve a segment directory to a real browser: a page whose dedicated worker creates the MediaSource,
-    appends every track's segments and posts its handle to the page, which plays it and shows the buffered
-    ranges, readyState and events. Only 127.0.0.1; Ctrl-C stops it."""
+    """Play a segment directory in a real browser, through a worker-side MediaSource.
+
+    A page whose dedicated worker creates the MediaSource, appends every track's segments and posts its handle
+    to the page, which plays it and shows the buffered ranges, readyState and events. Only 127.0.0.1; Ctrl-C
+    stops it."""
     import webbrowser
 
     from msecli.browser.server import serve_forever
@@ -428,8 +432,10 @@ def verify(
         bool, typer.Option("--json", help='Print {"browser", "simulation", "diff"} as JSON (schema in README).')
     ] = False,
 ) -> None:
-    """Run a scenario script in headless Chromium and in the simulation, and show step by step where they
-    differ (ranges and times compared to 1 µs). Exit 0 when they agree, 1 when they differ."""
+    """Run a scenario script in headless Chromium and in the simulation, and diff them.
+
+    Shows step by step where they differ (ranges and times compared to 1 µs). Exit 0 when they agree, 1 when
+    they differ."""
     from msecli.browser.chromium import chromium_page, find_browser
     from msecli.browser.verify import diff, run_in_browser
     from msecli.sim.scenario import load_script, run_script
