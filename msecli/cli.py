@@ -9,7 +9,7 @@ from collections.abc import Callable
 from enum import Enum
 from fractions import Fraction
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -25,6 +25,10 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+if TYPE_CHECKING:
+    from msecli.sim.player import TrackPlan
+    from msecli.sim.workload import WorkloadOptions
 
 T = TypeVar("T")
 EXIT_INTERRUPTED = 130
@@ -402,7 +406,8 @@ def serve(
     _run(lambda: _serve(directory, port, announce, serve_forever))
 
 
-def _serve(directory: Path, port: int, announce, serve_forever) -> None:  # type: ignore[no-untyped-def]
+def _serve(directory: Path, port: int, announce: Callable[[str], None],
+           serve_forever: Callable[[Path, int, Callable[[str], None]], None]) -> None:  # fmt: skip
     """Ctrl-C is how a server is stopped: not an error."""
     try:
         serve_forever(directory, port, announce)
@@ -510,8 +515,8 @@ def _seek_option(text: str) -> tuple[Fraction, Fraction]:
     return values
 
 
-def _simulate_path(path: Path, profile_name: str, options, live: bool, save_svg: Path | None,  # type: ignore[no-untyped-def]
-                   decode_profile: Path | None):  # fmt: skip
+def _simulate_path(path: Path, profile_name: str, options: WorkloadOptions, live: bool, save_svg: Path | None,
+                   decode_profile: Path | None) -> dict[str, Any]:  # fmt: skip
     """A segment directory, or a media file segmented with `segment`'s defaults into a temporary directory."""
     import tempfile
 
@@ -531,7 +536,8 @@ def _simulate_path(path: Path, profile_name: str, options, live: bool, save_svg:
         return _play(plan_from_manifest(out), profile_name, options, live, save_svg, decode_profile)
 
 
-def _play(plan, profile_name: str, options, live: bool, save_svg: Path | None, decode_profile: Path | None):  # type: ignore[no-untyped-def]
+def _play(plan: list[TrackPlan], profile_name: str, options: WorkloadOptions, live: bool, save_svg: Path | None,
+          decode_profile: Path | None) -> dict[str, Any]:  # fmt: skip
     """Measure decoding if asked, run the workload (on the live dashboard if asked), save what was asked."""
     from msecli.mse.profiles import PROFILES
     from msecli.sim.workload import run_workload

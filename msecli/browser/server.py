@@ -6,7 +6,7 @@ from __future__ import annotations
 import mimetypes
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -147,7 +147,7 @@ def serving(root: Path, port: int = 0) -> Iterator[str]:
         server.server_close()
 
 
-def serve_forever(root: Path, port: int, announce) -> None:  # type: ignore[no-untyped-def]
+def serve_forever(root: Path, port: int, announce: Callable[[str], None]) -> None:
     """Serve in the foreground until interrupted; `announce(url)` is called once the socket listens."""
     server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(root))
     server.daemon_threads = True

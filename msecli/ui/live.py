@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
 
 from msecli.outdir import write_file_atomically
@@ -60,7 +60,7 @@ class DashboardRun:
                       "realtimeFactor": _realtime_factor(decoder, frame)}  # fmt: skip
         return snapshot(self._page, self._player, decode)
 
-    def _render(self):  # type: ignore[no-untyped-def]
+    def _render(self) -> Group:
         self.final = self.state()
         return render(self.final, self.console.width)
 
