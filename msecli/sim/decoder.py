@@ -95,8 +95,6 @@ class DecoderModel:
         self._done: dict[Fraction, Fraction] = {}  # PTS -> when its decode completes (simulated s)
         self._cursor: tuple[Fraction, bool] | None = None  # (DTS, inclusive): where scheduling goes on
         self._free_at = Fraction(0)  # when the decoder finishes what is scheduled
-        self.decoded = 0
-        self.recent_ms: list[float] = []  # the last costs, for the dashboard
         self.log: list[tuple[float, bool, int, float]] = []  # (pts, key, bytes, seconds) of every decode
 
     def restart(self, now: Fraction, position: Time, track: TrackBuffer | None) -> None:
@@ -147,11 +145,21 @@ class DecoderModel:
                 self._preroll_to = None
             self._done[pts] = self._free_at
             self._cursor = (dts, False)
-            self.decoded += 1
-            self.recent_ms = (self.recent_ms + [float(cost) * 1000])[-64:]
             self.log.append((float(pts), key, size, float(cost)))
 
-    def report(self, frame_duration: float) -> dict[str, Any]:
+    @property
+    def recent_ms(self) -> list[float]:
+        """The last costs, for the dashboard."""
+        return [seconds * 1000 for *_, seconds in self.log[-64:]]
+
+    def frame_duration(self, recent: int | None = None, default: float = 0.0) -> float:
+        """One frame's worth of media time: the median step between the decoded frames' presentation times
+        (the last `recent` of them, if given)."""
+        times = sorted(pts for pts, *_ in self.log[-recent if recent else 0 :])
+        steps = sorted(b - a for a, b in zip(times, times[1:]) if b > a)
+        return steps[len(steps) // 2] if steps else default
+
+    def report(self) -> dict[str, Any]:
         """The `decode` block for what this decoder decoded (model costs)."""
         if not self.log:
             return decode_summary(np.zeros(0), np.zeros(0, bool), np.zeros(0, np.int64), np.zeros(0, np.int64),
@@ -159,7 +167,7 @@ class DecoderModel:
         pts, key, size, seconds = (np.array(column) for column in zip(*self.log))
         wall_ns = np.round(seconds * 1e9).astype(np.int64)
         return decode_summary(pts, key.astype(bool), size.astype(np.int64), np.full(len(pts), -1), wall_ns,
-                              len(pts), len(pts) * frame_duration)  # fmt: skip
+                              len(pts), len(pts) * self.frame_duration())  # fmt: skip
 
 
 def model_cost_of(table: CostTable, codec: str, height: int) -> CostOf:

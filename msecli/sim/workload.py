@@ -120,14 +120,7 @@ def _decode_report(tracks: list[TrackPlan], options: WorkloadOptions, decoder: D
     video = next((t for t in tracks if t.kind == "video"), None)
     if decoder is None or video is None or not video.segments:
         return {}
-    return {video.id: decoder.report(frame_duration=_frame_duration(decoder))}
-
-
-def _frame_duration(decoder: DecoderModel) -> float:
-    """Median step between the decoded frames' presentation times (what one frame is worth in media time)."""
-    times = sorted(pts for pts, *_ in decoder.log)
-    steps = [b - a for a, b in zip(times, times[1:]) if b > a]
-    return sorted(steps)[len(steps) // 2] if steps else 0.0
+    return {video.id: decoder.report()}
 
 
 def summarise(page: Page, player: WorkerPlayer, app: MainApp, decode: dict[str, Any] | None = None) -> dict[str, Any]:

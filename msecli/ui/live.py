@@ -3,6 +3,7 @@ wall time (whatever the simulated clock does), the final state kept for --save-s
 
 from __future__ import annotations
 
+import io
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,6 @@ class DashboardRun:
         self.console = console or stdout_console()
         self._live: Live | None = None
         self._last = 0.0
-        self.final: dict[str, Any] | None = None
         self._page: Any = None
         self._player: Any = None
 
@@ -55,29 +55,21 @@ class DashboardRun:
         decoder = self._page.element.decoder
         decode = None
         if decoder is not None:
-            frame = _frame_seconds(decoder)
+            frame = decoder.frame_duration(recent=120, default=1 / 30)
             decode = {"mode": self.decode_mode, "recentMs": decoder.recent_ms, "budgetMs": 1000 * frame,
                       "realtimeFactor": _realtime_factor(decoder, frame)}  # fmt: skip
         return snapshot(self._page, self._player, decode)
 
     def _render(self) -> Group:
-        self.final = self.state()
-        return render(self.final, self.console.width)
+        return render(self.state(), self.console.width)
 
     def save_svg(self, path: Path) -> None:
         if self._page is None:
             return
         state = self.state()
-        recorder = Console(record=True, width=SVG_WIDTH, file=open("/dev/null", "w"), force_terminal=True)  # noqa: SIM115
+        recorder = Console(record=True, width=SVG_WIDTH, file=io.StringIO(), force_terminal=True)
         recorder.print(render(state, SVG_WIDTH))
         write_file_atomically(path, recorder.export_svg(title="msecli simulate").encode())
-
-
-def _frame_seconds(decoder: Any) -> float:
-    """One frame's worth of media time: the median step between recent decoded frames (1/30 s before any)."""
-    times = sorted(pts for pts, *_ in decoder.log[-120:])
-    steps = sorted(b - a for a, b in zip(times, times[1:]) if b > a)
-    return steps[len(steps) // 2] if steps else 1 / 30
 
 
 def _realtime_factor(decoder: Any, frame: float) -> float:
