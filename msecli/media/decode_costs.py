@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-import av
 import numpy as np
 
 from msecli.media.decode_timing import summary, time_decode
+from msecli.mse.types import codecs_of
 from msecli.sim.decoder import CostOf, CostTable
 from msecli.sim.player import TrackPlan
 
@@ -32,8 +32,7 @@ def measure(tracks: list[TrackPlan], progress: Callable[[float, float | None], N
     cost_of: CostOf | None = None
     table: CostTable | None = None
     for track in tracks:
-        init = track.init.load()
-        timing = time_decode(init, [segment.load() for segment in track.segments])
+        timing = time_decode(track.init.load(), [segment.load() for segment in track.segments])
         report[track.id] = summary(timing)
         if track.segments:
             done += float(track.segments[-1].end - track.segments[0].start)
@@ -41,9 +40,8 @@ def measure(tracks: list[TrackPlan], progress: Callable[[float, float | None], N
             progress(done, total)
         if timing.kind == "video" and cost_of is None:
             cost_of = _costs_by_pts(timing.pts, timing.wall_ns)
-            codec = track.mime_type.split("codecs=")[-1].strip('"; ') if "codecs=" in track.mime_type else ""
-            table = CostTable.measured(codec, _height(init, track.segments[0].load() if track.segments else b""),
-                                       timing.key, timing.wall_ns)  # fmt: skip
+            codec = next(iter(codecs_of(track.mime_type)), "")
+            table = CostTable.measured(codec, timing.height, timing.key, timing.wall_ns)
     return MeasuredDecode(report, cost_of, table)
 
 
@@ -53,10 +51,3 @@ def _costs_by_pts(pts: np.ndarray, wall_ns: np.ndarray) -> CostOf:
     median = Fraction(int(np.median(wall_ns)) if len(wall_ns) else 0, 1_000_000_000)
     return lambda frame_pts, key, size: by_us.get(round(float(frame_pts) * 1e6), median)
 
-
-def _height(init: bytes, first_segment: bytes) -> int:
-    import io
-
-    with av.open(io.BytesIO(init + first_segment)) as container:
-        stream = next((s for s in container.streams if s.type == "video"), None)
-        return int(stream.codec_context.height) if stream is not None else 0  # type: ignore[attr-defined]

@@ -29,6 +29,7 @@ class DecodeTiming:
     cpu_ns: np.ndarray
     output_pts: list[float] = field(default_factory=list)  # decoded frames, in output (presentation) order
     media_seconds: float = 0.0
+    height: int = 0  # video: the decoder's frame height
 
 
 def time_decode(init: bytes, segments: list[bytes], *, threading: bool = True) -> DecodeTiming:
@@ -46,13 +47,14 @@ def time_decode(init: bytes, segments: list[bytes], *, threading: bool = True) -
             stream.codec_context.thread_type = "FRAME"
         kind = stream.type  # read while open: a closed container's streams must not be touched
         rows, output = _decode(container, stream)
+        height = int(getattr(stream.codec_context, "height", 0) or 0)
     table = np.array(rows, dtype=np.float64).reshape(-1, 6)
     pts, key, size, position, wall, cpu = table.T
     segment = np.searchsorted(bounds, position, side="right") - 1  # 0 = the first media segment
     span = (max(output) - min(output)) if output else 0.0
     frame_step = float(np.median(np.diff(sorted(output)))) if len(output) > 1 else 0.0
     return DecodeTiming(kind, pts, key.astype(bool), size.astype(np.int64), segment.astype(np.int64),
-                        wall.astype(np.int64), cpu.astype(np.int64), output, span + frame_step)  # fmt: skip
+                        wall.astype(np.int64), cpu.astype(np.int64), output, span + frame_step, height)  # fmt: skip
 
 
 def _decode(container: Any, stream: Any) -> tuple[list[tuple[float, ...]], list[float]]:
