@@ -483,7 +483,9 @@ class SourceBuffer:
         self._after_frames()
 
     def _stored_in_bulk(self, owned: list[tuple[TrackBuffer, FrameBatch]]) -> bool:
-        plans = [self._bulk_plan(track, batch) for track, batch in owned] if self.bulk_appends else [None]
+        if not self.bulk_appends:
+            return False
+        plans = [self._bulk_plan(track, batch) for track, batch in owned]
         if any(plan is None for plan in plans):
             return False
         for (track, _), plan in zip(owned, plans):
@@ -527,11 +529,7 @@ class SourceBuffer:
         # one starts inside; 14 removes from [highest end so far, frame end), which never holds a frame of
         # this batch: those all start before their own ends.
         if first < len(table) and len(track):
-            start = track.time(pts[first])
-            if track.last_decode_timestamp is None and any(
-                track.frame(int(i)).pts <= start < track.frame(int(i)).end
-                for i in track.indexes_starting_in(start - track.max_frame_duration, start + ONE_MICROSECOND)
-            ):
+            if track.last_decode_timestamp is None and track.frame_containing(track.time(pts[first])) is not None:
                 return None
             low = track.time(pts[first:].min())
             if track.highest_end_timestamp is not None:
@@ -612,17 +610,15 @@ class SourceBuffer:
         removed: list[int] = []  # decode-order indexes
         replacement: CodedFrame | None = None
         # 13. Overlap with an existing frame, at the start of a coded frame group.
-        if track_buffer.last_decode_timestamp is None and len(track_buffer):
-            for index in track_buffer.indexes_starting_in(pts - track_buffer.max_frame_duration, pts + ONE_MICROSECOND):
-                existing = track_buffer.frame(int(index))
-                if existing.pts <= pts < existing.end:
-                    if track_buffer.kind == "audio":
-                        removed, replacement = self._audio_splice(existing, int(index), pts)
-                    elif track_buffer.kind == "text":
-                        removed, replacement = self._text_splice(existing, int(index), pts)
-                    elif pts < existing.pts + ONE_MICROSECOND:
-                        removed.append(int(index))
-                    break
+        overlapped = track_buffer.frame_containing(pts) if track_buffer.last_decode_timestamp is None else None
+        if overlapped is not None:
+            index, existing = overlapped
+            if track_buffer.kind == "audio":
+                removed, replacement = self._audio_splice(existing, index, pts)
+            elif track_buffer.kind == "text":
+                removed, replacement = self._text_splice(existing, index, pts)
+            elif pts < existing.pts + ONE_MICROSECOND:
+                removed.append(index)
         # 14. Remove coded frames the new one overlaps.
         highest_end = track_buffer.highest_end_timestamp
         low = pts if highest_end is None else highest_end

@@ -214,6 +214,14 @@ class TrackBuffer:
             inside &= pts < high_tick
         return np.flatnonzero(inside) + low
 
+    def frame_containing(self, time: Fraction) -> tuple[int, CodedFrame] | None:
+        """The first frame in decode order whose presentation interval [PTS, PTS + duration) holds `time`."""
+        for index in self.indexes_starting_in(time - self.max_frame_duration, time + ONE_MICROSECOND):
+            frame = self.frame(int(index))
+            if frame.pts <= time < frame.end:
+                return int(index), frame
+        return None
+
     def dts_equals(self, indexes: np.ndarray, value: Fraction | None) -> bool:
         if value is None or not len(indexes) or (value * self.scale).denominator != 1:
             return False
