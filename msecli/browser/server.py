@@ -136,8 +136,7 @@ def make_handler(root: Path) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def serving(root: Path, port: int = 0) -> Iterator[str]:
     """Serve in a background thread for the duration of the block; yields the base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(root))
-    server.daemon_threads = True
+    server = _server(root, port)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -149,10 +148,15 @@ def serving(root: Path, port: int = 0) -> Iterator[str]:
 
 def serve_forever(root: Path, port: int, announce: Callable[[str], None]) -> None:
     """Serve in the foreground until interrupted; `announce(url)` is called once the socket listens."""
-    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(root))
-    server.daemon_threads = True
+    server = _server(root, port)
     try:
         announce(f"http://127.0.0.1:{server.server_address[1]}/")
         server.serve_forever()
     finally:
         server.server_close()
+
+
+def _server(root: Path, port: int) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(root))
+    server.daemon_threads = True  # a browser's open connections must not keep the process alive
+    return server
