@@ -19,6 +19,7 @@ from msecli.browser.verify import diff, run_in_browser
 from msecli.sim.buffered import buffered_report
 from msecli.sim.scenario import load_script, run_script
 from tests.media import SAMPLES
+from tests.test_segment_errors import run_cli
 
 SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.json"))
 KNOWN = json.loads((Path(__file__).parent / "browser" / "known-differences.json").read_text())["differences"]
@@ -100,7 +101,7 @@ def test_serve_cli_prints_its_url_and_refuses_a_directory_without_a_manifest(seg
     finally:
         process.terminate()
         process.wait(timeout=10)
-    missing = subprocess.run([sys.executable, "-m", "msecli", "serve", str(tmp_path)], capture_output=True, text=True)
+    missing = run_cli("serve", tmp_path)
     assert missing.returncode == 1 and "no manifest.json" in missing.stderr and len(missing.stderr.splitlines()) == 1
 
 
@@ -159,15 +160,12 @@ def test_handle_rules_hold_in_the_real_browser(media, page):
 def test_verify_cli_exit_status_and_json(media, tmp_path):
     chromium()
     script = Path(__file__).parent / "scenarios" / "handle-transfer-before-attach.json"
-    agree = subprocess.run([sys.executable, "-m", "msecli", "verify", str(script), "--media", str(media["aac-tone"]),
-                            "--json"], capture_output=True, text=True)  # fmt: skip
+    agree = run_cli("verify", script, "--media", media["aac-tone"], "--json")
     assert agree.returncode == 0, agree.stderr
     result = json.loads(agree.stdout)
     assert result["diff"] == [] and result["browser"]["name"] == result["simulation"]["name"]
-    differ = subprocess.run([sys.executable, "-m", "msecli", "verify",
-                             str(Path(__file__).parent / "scenarios" / "track-selection-changes-active-source-buffers.json"),
-                             "--media", str(media["h264-aac"])], capture_output=True, text=True)  # fmt: skip
+    tracks = Path(__file__).parent / "scenarios" / "track-selection-changes-active-source-buffers.json"
+    differ = run_cli("verify", tracks, "--media", media["h264-aac"])
     assert differ.returncode == 1 and "differences" in differ.stdout
-    missing = subprocess.run([sys.executable, "-m", "msecli", "verify", str(script), "--media", str(media["aac-tone"]),
-                              "--browser", str(tmp_path / "no-chromium")], capture_output=True, text=True)  # fmt: skip
+    missing = run_cli("verify", script, "--media", media["aac-tone"], "--browser", tmp_path / "no-chromium")
     assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1 and "--browser" in missing.stderr

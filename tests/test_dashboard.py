@@ -18,6 +18,7 @@ from msecli.sim.workload import WorkloadOptions, plan_from_manifest, run_workloa
 from msecli.ui.dashboard import render
 from msecli.ui.live import DashboardRun
 from tests.media import SAMPLES
+from tests.test_segment_errors import run_cli
 
 PANES = ("timeline", "state", "decode", "network", "cross-context log")
 
@@ -45,15 +46,13 @@ def test_the_dashboard_shows_the_ranges_and_states_the_json_reports(segmented):
 def test_save_svg_writes_well_formed_svg_with_the_timeline(segmented, tmp_path):
     out = segmented(SAMPLES / "h264-aac.mp4")
     svg = tmp_path / "run.svg"
-    done = subprocess.run([sys.executable, "-m", "msecli", "simulate", str(out), "--no-live", "--decode", "model",
-                           "--save-svg", str(svg)], capture_output=True, text=True)  # fmt: skip
+    done = run_cli("simulate", out, "--no-live", "--decode", "model", "--save-svg", svg)
     assert done.returncode == 0, done.stderr
     root = ElementTree.parse(svg).getroot()
     assert root.tag.endswith("svg")
     text = "".join(root.itertext()).replace("\xa0", " ")
     assert "timeline" in text and "[0.000," in text
-    again = subprocess.run([sys.executable, "-m", "msecli", "simulate", str(out), "--no-live", "--decode", "model",
-                            "--save-svg", str(svg)], capture_output=True, text=True)  # fmt: skip
+    again = run_cli("simulate", out, "--no-live", "--decode", "model", "--save-svg", svg)
     assert again.returncode == 2 and "--force" in again.stderr
 
 

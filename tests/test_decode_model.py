@@ -5,8 +5,6 @@ measurement and read back."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from fractions import Fraction
 
 from msecli.mse.profiles import SPEC
@@ -14,6 +12,8 @@ from msecli.sim.decoder import CostTable
 from msecli.sim.network import Network
 from msecli.sim.workload import WorkloadOptions, plan_from_manifest, run_workload
 from tests.media import SAMPLES
+from tests.test_segment_errors import run_cli
+
 
 def first_times(result: dict, *types: str) -> dict[str, Fraction]:
     """Simulated time of the first main-thread event of each type."""
@@ -87,21 +87,17 @@ def test_a_fast_table_drops_nothing(segmented):
 def test_a_measured_profile_is_saved_and_read_back(segmented, tmp_path):
     out = segmented(SAMPLES / "h264-aac.mp4")
     profile = tmp_path / "decode.json"
-    measured = subprocess.run([sys.executable, "-m", "msecli", "simulate", str(out), "--json", "--decode", "pyav",
-                               "--decode-profile", str(profile)], capture_output=True, text=True)  # fmt: skip
+    measured = run_cli("simulate", out, "--json", "--decode", "pyav", "--decode-profile", profile)
     assert measured.returncode == 0, measured.stderr
     entries = json.loads(profile.read_text())["entries"]
     assert [(e["codec"], e["height"]) for e in entries] == [("avc1", 360)] and entries[0]["keyMs"] > 0
     assert json.loads(measured.stdout)["decode"]["video"]["frames"] == 300
-    again = subprocess.run([sys.executable, "-m", "msecli", "simulate", str(out), "--json", "--decode", "pyav",
-                            "--decode-profile", str(profile)], capture_output=True, text=True)  # fmt: skip
+    again = run_cli("simulate", out, "--json", "--decode", "pyav", "--decode-profile", profile)
     assert again.returncode == 2 and "--force" in again.stderr  # an existing profile is not overwritten
-    reused = subprocess.run([sys.executable, "-m", "msecli", "simulate", str(out), "--json", "--decode", "model",
-                             "--decode-profile", str(profile)], capture_output=True, text=True)  # fmt: skip
+    reused = run_cli("simulate", out, "--json", "--decode", "model", "--decode-profile", profile)
     assert reused.returncode == 0, reused.stderr
     assert json.loads(reused.stdout)["decode"]["video"]["p50Ms"] == entries[0]["deltaMs"]
     bad = tmp_path / "bad.json"
     bad.write_text('{"entries": [{"codec": "avc1"}]}')
-    refused = subprocess.run([sys.executable, "-m", "msecli", "simulate", str(out), "--decode", "model",
-                              "--decode-profile", str(bad)], capture_output=True, text=True)  # fmt: skip
+    refused = run_cli("simulate", out, "--decode", "model", "--decode-profile", bad)
     assert refused.returncode == 1 and "not a decode profile" in refused.stderr
