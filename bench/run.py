@@ -203,14 +203,10 @@ def bench_parse() -> list[str]:
 
 def _large_trun_rate(segments: Path) -> tuple[int, float]:
     """Frame-table speed per sample: the video init + one fragment of 2 million samples."""
-    import numpy as np
-
     from msecli.formats import bytestream
-    from msecli.formats.isobmff.write import TrackRun, media_segment_header
+    from msecli.formats.isobmff.write import media_segment_header
 
-    count = 2_000_000
-    run = TrackRun(1, 0, np.full(count, 512, np.int64), np.full(count, 1000, np.int64), np.arange(count) % 60 == 0,
-                   np.full(count, 1024, np.int64))  # fmt: skip
+    count, run = _big_video_run(sample_size=1000)
     video = next(t for t in inspect_manifest(segments) if t["kind"] == "video")
     data = (segments / video["init"]).read_bytes() + media_segment_header(1, [run])  # mdat left unwritten
     best = float("inf")
@@ -221,6 +217,18 @@ def _large_trun_rate(segments: Path) -> tuple[int, float]:
         best = min(best, time.perf_counter() - started)
     assert len(frames[1]) == count
     return count, count / best / 1e6
+
+
+def _big_video_run(sample_size: int, count: int = 2_000_000):  # type: ignore[no-untyped-def]
+    """One track run of `count` 30 fps frames (15360 ticks a second), a keyframe every 60, each `sample_size`
+    bytes; composition offsets of 1024 ticks, which the sample's init edit list takes off again."""
+    import numpy as np
+
+    from msecli.formats.isobmff.write import TrackRun
+
+    run = TrackRun(1, 0, np.full(count, 512, np.int64), np.full(count, sample_size, np.int64),
+                   np.arange(count) % 60 == 0, np.full(count, 1024, np.int64))  # fmt: skip
+    return count, run
 
 
 def _one_gigabyte_fragmented(segments: Path) -> Path:
@@ -278,16 +286,11 @@ def bench_append() -> list[str]:
 
 def _one_segment_append_rate(segments: Path) -> tuple[int, float]:
     """Frames per second through appendBuffer for one media segment of 2 million one-byte video frames."""
-    import numpy as np
-
-    from msecli.formats.isobmff.write import TrackRun, media_segment_header
+    from msecli.formats.isobmff.write import media_segment_header
     from msecli.mse.profiles import SPEC
     from msecli.sim.page import attached_page
 
-    count = 2_000_000
-    keys = np.arange(count) % 60 == 0
-    offsets = np.full(count, 1024, np.int64)  # the init's edit list takes 1024 ticks off every PTS
-    run = TrackRun(1, 0, np.full(count, 512, np.int64), np.ones(count, np.int64), keys, offsets)
+    count, run = _big_video_run(sample_size=1)
     video = next(t for t in inspect_manifest(segments) if t["kind"] == "video")
     media = media_segment_header(1, [run]) + bytes(count)
     best = float("inf")
@@ -309,9 +312,9 @@ def bench_removal_scaling() -> list[str]:
     import gc
     from fractions import Fraction
 
-    from msecli.mse.profiles import SPEC
     import numpy as np
 
+    from msecli.mse.profiles import SPEC
     from msecli.mse.track_buffer import TrackBuffer
     from msecli.sim.page import attached_page
 
