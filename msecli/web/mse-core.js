@@ -143,6 +143,20 @@ class MseSide {
     });
   }
 
+  // One request from the page: an op, a wait for updateend, a probe, a peek at the events, a record.
+  async answer(kind, payload) {
+    try {
+      if (kind === "op") return {ok: true, value: this.run(payload)};
+      if (kind === "wait") return await this.waitUpdate(payload);
+      if (kind === "probe") return this.probe();
+      if (kind === "peek") return this.events.slice();
+      if (kind === "record") return this.record();
+    } catch (error) {
+      return {ok: false, exception: exceptionName(error)};
+    }
+    return null;
+  }
+
   probe() {
     return {events: this.events.length, updating: Object.values(this.buffers).some((b) => { try { return b.updating; } catch (e) { return false; } })};
   }

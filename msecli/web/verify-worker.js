@@ -13,16 +13,8 @@ onmessage = async (event) => {
     } else if (kind === "attach") {
       const handle = side.ms.handle;
       postMessage({type: "attach", handle}, [handle]);
-    } else if (kind === "op") {
-      result = {ok: true, value: side.run(payload)};
-    } else if (kind === "wait") {
-      result = await side.waitUpdate(payload);
-    } else if (kind === "probe") {
-      result = side.probe();
-    } else if (kind === "peek") {
-      result = side.events.slice();
-    } else if (kind === "record") {
-      result = side.record();
+    } else {
+      result = await side.answer(kind, payload);
     }
   } catch (error) {
     result = {ok: false, exception: exceptionName(error)};

@@ -33,26 +33,12 @@ const msecli = {
   },
 
   call(kind, payload) {
-    if (this.context === "window") return Promise.resolve(this.local(kind, payload));
+    if (this.context === "window") return this.side.answer(kind, payload);
     return new Promise((resolve) => {
       const id = ++this.rpc;
       this.pending.set(id, resolve);
       this.worker.postMessage({id, kind, payload});
     });
-  },
-
-  local(kind, payload) {
-    const side = this.side;
-    try {
-      if (kind === "op") return {ok: true, value: side.run(payload)};
-      if (kind === "wait") return side.waitUpdate(payload);
-      if (kind === "probe") return side.probe();
-      if (kind === "peek") return side.events.slice();
-      if (kind === "record") return side.record();
-    } catch (error) {
-      return {ok: false, exception: exceptionName(error)};
-    }
-    return null;
   },
 
   async fetchFiles(steps) {
