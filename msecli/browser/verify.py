@@ -37,7 +37,7 @@ def diff(browser: dict[str, Any], simulation: dict[str, Any]) -> list[dict[str, 
 def _compare(b: Any, s: Any, path: str, step: int | str, out: list[dict[str, Any]]) -> None:
     if isinstance(b, dict) and isinstance(s, dict):
         for key in list(s) + [k for k in b if k not in s]:
-            if key == "message" and path.endswith("rror"):
+            if key == "message" and path.rsplit(".", 1)[-1] == "error":
                 continue
             _compare(b.get(key, MISSING), s.get(key, MISSING), f"{path}.{key}" if path else key, step, out)
         return
