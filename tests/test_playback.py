@@ -117,6 +117,19 @@ def test_ended_fires_once_at_duration(segmented, context):
     assert result["summary"]["totalFrames"] == 300  # 10 s of 30 fps video, each frame presented once
 
 
+def test_playback_ends_at_a_microsecond_duration_whose_double_lies_above_it(segmented):
+    """Chromium profile, video only: each 30 fps frame's PTS and duration are truncated to whole microseconds,
+    so the last frame ends at 9.966666 + 0.033333 = 9.999999 s, which endOfStream makes the duration. The
+    double 9.999999 is a little above 9999999/10**6: playback reaching the buffered end must still end."""
+    out = segmented(SAMPLES / "h264-aac.mp4")
+    video = [t for t in plan_from_manifest(out) if t.kind == "video"]
+    assert Fraction(9.999999) > Fraction(9_999_999, 10**6)
+    log: list = []
+    summary = run_workload(video, CHROMIUM, WorkloadOptions(), recorder(log))["summary"]
+    assert [(event, position) for _, event, position in log if event == "ended"] == [("ended", Fraction(9_999_999, 10**6))]
+    assert summary["ended"] and summary["stallCount"] == 0 and summary["currentTime"] == 9.999999
+
+
 def test_two_virtual_clock_runs_print_identical_json(tmp_path):
     """Deterministic with decode costs from a table (--decode model) or none; --decode pyav measures."""
     args = ("simulate", SAMPLES / "h264-aac.mp4", "--json", "--bandwidth", "600kbps", "--seek", "7@2", "--decode")

@@ -67,8 +67,7 @@ class Element:
         self.ready_state = HMEReadyState.HAVE_NOTHING
         self.network_state = NETWORK_EMPTY
         self.duration: float = math.nan
-        self._duration_seen: float = math.nan
-        self._duration_exact: Time = math.nan
+        self._duration_exact: Time = math.nan  # the MediaSource's exact duration behind the double `duration`
         self.paused = True
         self.seeking = False
         self.playback_rate = Fraction(1)
@@ -76,7 +75,7 @@ class Element:
         self.video_width = 0
         self.decoder: DecoderModel | None = None  # set by the workload: decode costs make frames late
         self._decoder_blocked_until: Fraction | None = None
-        self._metadata_duration: float = math.nan  # what duration becomes at HAVE_METADATA
+        self._metadata_duration: Time = math.nan  # what duration becomes at HAVE_METADATA
         self._metadata_size: tuple[int, int] = (0, 0)
         self.video_height = 0
         self.events: list[str] = []
@@ -135,10 +134,12 @@ class Element:
             self.decoder.restart(self.loop.now, self._position, self.source.video_track() if self.source else None)
 
     def _exact_duration(self) -> Time:
-        """duration as an exact time, converted once per value (the clock asks constantly)."""
-        if self._duration_seen != self.duration:
-            self._duration_seen, self._duration_exact = self.duration, from_idl_double(self.duration)
+        """duration as the MediaSource holds it. Not the double converted back: a duration of 59999999 us
+        reads 59.999999, a double a little above it, which playback ending there would never reach."""
         return self._duration_exact
+
+    def _set_duration(self, exact: Time) -> None:
+        self.duration, self._duration_exact = float(exact), exact
 
     def potentially_playing(self) -> bool:
         return (not self.paused and not self.ended and self.error is None and not self.seeking
@@ -279,7 +280,7 @@ class Element:
     def seek(self, target: Time) -> None:
         """HTML seek with the MSE extension (§10.2)."""
         self._settle()
-        duration = from_idl_double(self.duration) if not math.isnan(self.duration) else INF
+        duration = self._exact_duration() if not math.isnan(self.duration) else INF
         target = max(Fraction(0), min(Fraction(target) if target != INF else Fraction(0), duration))  # type: ignore[arg-type]
         seekable = self.source.seekable() if self.source is not None else EMPTY
         if seekable and not seekable.contains(target) and seekable.highest_end != target:
@@ -367,7 +368,7 @@ class Element:
             if self._position != 0:
                 self._position = Fraction(0)
                 self._time_update()
-            self.duration = math.nan
+            self._set_duration(math.nan)
             self.video_width = self.video_height = 0
         self._metadata_duration = math.nan
         self._metadata_size = (0, 0)
@@ -390,12 +391,13 @@ class Element:
     def duration_changed(self, new_duration: Time) -> None:
         value = float(new_duration)
         if self.ready_state == HMEReadyState.HAVE_NOTHING:
-            self._metadata_duration = value  # no media data yet: duration reads NaN until HAVE_METADATA
+            self._metadata_duration = new_duration  # no media data yet: duration reads NaN until HAVE_METADATA
             return
         if value == self.duration or (math.isnan(value) and math.isnan(self.duration)):
+            self._duration_exact = new_duration
             return
         self._settle()
-        self.duration = value
+        self._set_duration(new_duration)
         self.fire("durationchange")
         if new_duration != INF and self._position > new_duration:
             self._position = Fraction(new_duration)
@@ -423,8 +425,9 @@ class Element:
     def _reach_metadata(self) -> None:
         """Leaving HAVE_NOTHING: the duration and video size known so far become visible, in Chromium's order
         (durationchange, resize, then loadedmetadata; resize even with no video track)."""
-        if not math.isnan(self._metadata_duration) and self._metadata_duration != self.duration:
-            self.duration = self._metadata_duration
+        metadata = float(self._metadata_duration)
+        if not math.isnan(metadata) and metadata != self.duration:
+            self._set_duration(self._metadata_duration)
             self.fire("durationchange")
         self.video_width, self.video_height = self._metadata_size
         self.fire("resize")
