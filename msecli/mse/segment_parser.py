@@ -127,12 +127,15 @@ class IsoBmffParser(SegmentParser):
             return NeedData("media")
         if mdat.type != "mdat":
             raise ParseError(f"{mdat.type} where the moof's mdat should be", offset=moof.end, path=mdat.type)
-        node = iso_boxes.parse_boxes(data, moof.offset, moof.end).nodes[0]
-        if not node.all("traf"):
-            raise ParseError("moof has no traf", offset=moof.offset, path="moof")
+        tables = fragments.direct_fragment_frames(data, moof.offset, moof.end, self.tracks)
+        if tables is None:
+            node = iso_boxes.parse_boxes(data, moof.offset, moof.end).nodes[0]
+            if not node.all("traf"):
+                raise ParseError("moof has no traf", offset=moof.offset, path="moof")
+            tables = fragments.fragment_frames(node, self.tracks)
         batches: list[FrameBatch] = []
         placed = 0
-        for track_id, table in fragments.fragment_frames(node, self.tracks).items():
+        for track_id, table in tables.items():
             if len(table) and int((table["offset"] + table["size"]).max()) > mdat.end:
                 raise ParseError(
                     "the mdat does not hold all the samples the trun lists", offset=mdat.offset, path="mdat"

@@ -3,11 +3,16 @@ coded frames from each `moof` (trun tables decoded in one numpy pass, tfhd/trex 
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
 
 from msecli.errors import ParseError
+from msecli.formats import Buffer
 from msecli.formats.frames import FRAME_DTYPE, TrackInfo, concat, empty_frames
-from msecli.formats.isobmff.boxes import Node
+from msecli.formats.isobmff.boxes import TRUN_FIELDS, Node
 
 NON_SYNC = 0x00010000
 HANDLER_KINDS = {"vide": "video", "soun": "audio", "text": "text", "subt": "text", "sbtl": "text"}
@@ -43,34 +48,57 @@ def track_infos(moov: Node) -> dict[int, TrackInfo]:
 def fragment_frames(moof: Node, infos: dict[int, TrackInfo]) -> dict[int, np.ndarray]:
     """Per track ID, the coded frames of one movie fragment (ticks of the track's timescale;
     offsets are absolute byte offsets in the buffer the moof was parsed from)."""
-    out: dict[int, list[np.ndarray]] = {}
-    next_base = moof.offset
+    trafs = []
     for number, traf in enumerate(moof.all("traf"), start=1):
         path = f"moof/traf[{number}]"
         tfhd = traf.child("tfhd")
         if tfhd is None:
             raise ParseError("traf has no tfhd", offset=traf.offset, path=path)
         track_id = tfhd.fields["track_ID"]
-        info = infos.get(track_id)
-        if info is None:
+        if track_id not in infos:
             raise ParseError(f"track_ID {track_id} is not in the initialization segment", offset=tfhd.offset, path=path)
         tfdt = traf.child("tfdt")
-        decode_time = tfdt.fields["baseMediaDecodeTime"] if tfdt is not None else 0
-        if "base_data_offset" in tfhd.fields:
-            base = tfhd.fields["base_data_offset"]
-        elif tfhd.fields["default_base_is_moof"]:
-            base = moof.offset
+        trafs.append(Traf(tfhd.fields, tfdt.fields["baseMediaDecodeTime"] if tfdt is not None else 0, traf.all("trun")))
+    return traf_frames(moof.offset, trafs, infos)
+
+
+@dataclass(slots=True)
+class Run:
+    """A trun's fields and sample table, as `boxes` decodes them (a decoded trun Node reads the same)."""
+
+    fields: dict
+    table: np.ndarray | None
+
+
+@dataclass(slots=True)
+class Traf:
+    tfhd: dict  # tfhd's fields, as `boxes` names them
+    decode_time: int  # tfdt's baseMediaDecodeTime, 0 without a tfdt
+    runs: Sequence[Run | Node]
+
+
+def traf_frames(moof_offset: int, trafs: list[Traf], infos: dict[int, TrackInfo]) -> dict[int, np.ndarray]:
+    """The frames of a moof's track fragments, each track's runs in order (ISO/IEC 14496-12 8.8.7-8.8.8:
+    tfhd's base data offset, or the moof, or where the previous traf's data ended)."""
+    out: dict[int, list[np.ndarray]] = {}
+    next_base = moof_offset
+    for traf in trafs:
+        tfhd, info = traf.tfhd, infos[traf.tfhd["track_ID"]]
+        if "base_data_offset" in tfhd:
+            base = tfhd["base_data_offset"]
+        elif tfhd["default_base_is_moof"]:
+            base = moof_offset
         else:
             base = next_base
-        position = base
-        for run in traf.all("trun"):
-            frames, decode_time, position = _run_frames(run, tfhd.fields, info, decode_time, base, position)
-            out.setdefault(track_id, []).append(frames)
+        position, decode_time = base, traf.decode_time
+        for run in traf.runs:
+            frames, decode_time, position = _run_frames(run, tfhd, info, decode_time, base, position)
+            out.setdefault(info.id, []).append(frames)
         next_base = position
-    return {track_id: concat(parts) for track_id, parts in out.items()}
+    return {track_id: parts[0] if len(parts) == 1 else concat(parts) for track_id, parts in out.items()}
 
 
-def _run_frames(run: Node, tfhd: dict, info: TrackInfo, decode_time: int, base: int,
+def _run_frames(run: Run | Node, tfhd: dict, info: TrackInfo, decode_time: int, base: int,
                 position: int) -> tuple[np.ndarray, int, int]:  # fmt: skip
     table = run.table
     count = run.fields["sample_count"]
@@ -78,22 +106,24 @@ def _run_frames(run: Node, tfhd: dict, info: TrackInfo, decode_time: int, base: 
         return empty_frames(), decode_time, position
     names = table.dtype.names or ()
     frames = np.empty(count, dtype=FRAME_DTYPE)
-    frames["duration"] = _column(table, "duration", names, tfhd, info, "default_sample_duration", count)
-    frames["size"] = _column(table, "size", names, tfhd, info, "default_sample_size", count)
+    durations = _column(table, "duration", names, tfhd, info, "default_sample_duration", count)
+    sizes = _column(table, "size", names, tfhd, info, "default_sample_size", count)
     flags = _column(table, "flags", names, tfhd, info, "default_sample_flags", count)
     if "flags" not in names and "first_sample_flags" in run.fields:
         flags[0] = run.fields["first_sample_flags"]
     frames["key"] = (flags & NON_SYNC) == 0
-    durations = frames["duration"]
+    frames["duration"], frames["size"] = durations, sizes
     # The edit list's media_time moves decode and presentation times alike (as FFmpeg and Chromium
     # apply it), so a B-frame delay edit gives DTS from -delay and PTS from 0.
-    frames["dts"] = decode_time - info.media_time + np.concatenate([[0], np.cumsum(durations[:-1])])
-    offsets = table["cto"].astype(np.int64) if "cto" in names else 0
-    frames["pts"] = frames["dts"] + offsets
+    ends = np.cumsum(durations)
+    dts = ends - durations
+    dts += decode_time - info.media_time
+    frames["dts"] = dts
+    frames["pts"] = dts + table["cto"] if "cto" in names else dts
     start = base + run.fields["data_offset"] if "data_offset" in run.fields else position
-    sizes = frames["size"]
-    frames["offset"] = start + np.concatenate([[0], np.cumsum(sizes[:-1])])
-    return frames, decode_time + int(durations.sum()), start + int(sizes.sum())
+    data_ends = np.cumsum(sizes)
+    frames["offset"] = data_ends - sizes + start
+    return frames, decode_time + int(ends[-1]), start + int(data_ends[-1])
 
 
 def _column(table: np.ndarray, name: str, names: tuple[str, ...], tfhd: dict, info: TrackInfo, default: str,
@@ -167,3 +197,121 @@ def all_frames(
             for track_id, frames in fragment_frames(node, infos).items():
                 parts.setdefault(track_id, []).append(frames)
     return infos, {track_id: concat(p) for track_id, p in parts.items()}
+
+
+# A moof read straight from its bytes: the MSE append path meets one per media segment, and walking the
+# general box decoder for it costs more than everything else an append does. Anything beyond the plain
+# layout (mfhd + trafs of tfhd, tfdt, truns) makes it answer None, and the general decoder reads the moof,
+# reporting what is wrong where it is.
+
+_HEADER = struct.Struct(">I4s")
+_U32 = struct.Struct(">I")
+_U64 = struct.Struct(">Q")
+_I32 = struct.Struct(">i")
+_TRUN_DTYPES: dict[tuple[int, int], np.dtype] = {}
+_TFHD_OPTIONAL = ((0x02, "sample_description_index"), (0x08, "default_sample_duration"),
+                  (0x10, "default_sample_size"), (0x20, "default_sample_flags"))  # fmt: skip
+
+
+class _Unusual(Exception):
+    """Something the direct reader leaves to the general decoder."""
+
+
+def direct_fragment_frames(data: Buffer, start: int, end: int,
+                           infos: dict[int, TrackInfo]) -> dict[int, np.ndarray] | None:  # fmt: skip
+    """fragment_frames for the moof occupying data[start:end], or None when it is not a plain one."""
+    try:
+        trafs = [_direct_traf(data, payload, box_end, infos)
+                 for kind, payload, box_end in _boxes(data, start + 8, end) if kind == b"traf"]  # fmt: skip
+    except _Unusual:
+        return None
+    return traf_frames(start, trafs, infos) if trafs else None
+
+
+def _boxes(data: Buffer, start: int, end: int) -> list[tuple[bytes, int, int]]:
+    """(type, payload start, end) of each child box in data[start:end], when all are plain boxes."""
+    boxes, position = [], start
+    while position < end:
+        if end - position < 8:
+            raise _Unusual
+        size, kind = _HEADER.unpack_from(data, position)
+        if size < 8 or position + size > end or kind == b"uuid":
+            raise _Unusual
+        boxes.append((kind, position + 8, position + size))
+        position += size
+    return boxes
+
+
+def _direct_traf(data: Buffer, start: int, end: int, infos: dict[int, TrackInfo]) -> Traf:
+    tfhd: dict | None = None
+    decode_time: int | None = None
+    runs: list[Run] = []
+    for kind, payload, box_end in _boxes(data, start, end):
+        if kind == b"tfhd" and tfhd is None:
+            tfhd = _direct_tfhd(data, payload, box_end)
+        elif kind == b"tfdt" and decode_time is None:
+            decode_time = _direct_tfdt(data, payload, box_end)
+        elif kind == b"trun":
+            runs.append(_direct_trun(data, payload, box_end))
+        else:
+            raise _Unusual
+    if tfhd is None or tfhd["track_ID"] not in infos:
+        raise _Unusual
+    return Traf(tfhd, decode_time or 0, runs)
+
+
+def _direct_tfdt(data: Buffer, start: int, end: int) -> int:
+    version = data[start] if end - start >= 8 else _unusual()
+    if version == 1:
+        return _U64.unpack_from(data, start + 4)[0] if end - start >= 12 else _unusual()
+    return _U32.unpack_from(data, start + 4)[0]
+
+
+def _direct_tfhd(data: Buffer, start: int, end: int) -> dict:
+    flags = _U32.unpack_from(data, start)[0] & 0xFFFFFF if end - start >= 8 else None
+    if flags is None:
+        raise _Unusual
+    fields = {"track_ID": _U32.unpack_from(data, start + 4)[0]}
+    position = start + 8
+    if flags & 0x01:
+        fields["base_data_offset"] = _U64.unpack_from(data, position)[0] if end - position >= 8 else _unusual()
+        position += 8
+    for bit, name in _TFHD_OPTIONAL:
+        if flags & bit:
+            fields[name] = _U32.unpack_from(data, position)[0] if end - position >= 4 else _unusual()
+            position += 4
+    fields["duration_is_empty"] = bool(flags & 0x010000)
+    fields["default_base_is_moof"] = bool(flags & 0x020000)
+    return fields
+
+
+def _direct_trun(data: Buffer, start: int, end: int) -> Run:
+    if end - start < 8:
+        raise _Unusual
+    version_and_flags, count = struct.unpack_from(">II", data, start)
+    version, flags = version_and_flags >> 24, version_and_flags & 0xFFFFFF
+    fields = {"version": version, "flags": flags, "sample_count": count}
+    position = start + 8
+    if flags & 0x01:
+        fields["data_offset"] = _I32.unpack_from(data, position)[0] if end - position >= 4 else _unusual()
+        position += 4
+    if flags & 0x04:
+        fields["first_sample_flags"] = _U32.unpack_from(data, position)[0] if end - position >= 4 else _unusual()
+        position += 4
+    dtype = _trun_dtype(flags, version)
+    if not dtype.itemsize or count * dtype.itemsize > end - position:
+        raise _Unusual
+    return Run(fields, np.frombuffer(data, dtype=dtype, count=count, offset=position))
+
+
+def _trun_dtype(flags: int, version: int) -> np.dtype:
+    key = (flags & 0xF00, 1 if version else 0)
+    if key not in _TRUN_DTYPES:
+        _TRUN_DTYPES[key] = np.dtype(
+            [(name, (">i4" if name == "cto" and version else ">u4")) for bit, name in TRUN_FIELDS if flags & bit]
+        )
+    return _TRUN_DTYPES[key]
+
+
+def _unusual() -> int:
+    raise _Unusual
