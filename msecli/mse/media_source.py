@@ -38,6 +38,7 @@ class MediaSource:
         self.has_ever_been_attached = False
         self.reached_metadata = False  # chromium: no SourceBuffer can be added after HAVE_METADATA
         self._handle: MediaSourceHandle | None = None
+        self._buffered_cache: tuple[tuple, list[TimeRanges], TimeRanges] | None = None
 
     can_construct_in_dedicated_worker = True  # IDL: MediaSource.canConstructInDedicatedWorker (static)
 
@@ -262,6 +263,13 @@ class MediaSource:
         if not self.active_source_buffers:
             return EMPTY
         ranges = [sb.buffered_ranges() for sb in self.active_source_buffers]
+        # Each SourceBuffer's ranges object stays the same until it changes (and the cache keeps it alive).
+        key = (self.ready_state, *(id(r) for r in ranges))
+        if self._buffered_cache is None or self._buffered_cache[0] != key:
+            self._buffered_cache = (key, ranges, self._intersected(ranges))
+        return self._buffered_cache[2]
+
+    def _intersected(self, ranges: list[TimeRanges]) -> TimeRanges:
         highest_end = max((r.highest_end for r in ranges), default=Fraction(0))
         intersection = TimeRanges([(Fraction(0), highest_end)])
         for r in ranges:

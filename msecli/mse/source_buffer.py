@@ -68,6 +68,7 @@ class SourceBuffer:
         self.removed = False
         self._pending: str | None = None  # "append" or "remove" while an async step is queued
         self._generation = 0  # bumps when a pending async step must not run (abort, removal)
+        self._buffered_cache: tuple[tuple, TimeRanges] | None = None  # (what buffered is computed from, it)
 
     # Attributes (§5.2)
 
@@ -135,6 +136,16 @@ class SourceBuffer:
         return self.buffered_ranges()
 
     def buffered_ranges(self) -> TimeRanges:
+        """Computed again only when a track buffer or the ended state changed: the element and the
+        player read it far more often than appends and removals change it."""
+        ms = self.media_source
+        ended = ms is not None and ms.ready_state == ReadyState.ENDED
+        key = (ended, *((id(t), t.mutations) for t in self.track_buffers.values()))
+        if self._buffered_cache is None or self._buffered_cache[0] != key:
+            self._buffered_cache = (key, self._computed_buffered_ranges())
+        return self._buffered_cache[1]
+
+    def _computed_buffered_ranges(self) -> TimeRanges:
         ms = self.media_source
         tracks = list(self.track_buffers.values())
         highest_end = self.track_ranges_end()  # 2
