@@ -171,7 +171,8 @@ class DecoderModel:
 
 
 def model_cost_of(table: CostTable, codec: str, height: int) -> CostOf:
-    return lambda pts, key, size: table.cost(codec, height, key)
+    costs = {key: table.cost(codec, height, key) for key in (False, True)}  # looked up once, asked per frame
+    return lambda pts, key, size: costs[key]
 
 
 def decode_summary(pts: np.ndarray, key: np.ndarray, size: np.ndarray, segment: np.ndarray, wall_ns: np.ndarray,

@@ -68,6 +68,7 @@ class Element:
         self.network_state = NETWORK_EMPTY
         self.duration: float = math.nan
         self._duration_exact: Time = math.nan  # the MediaSource's exact duration behind the double `duration`
+        self._current_time_cache: tuple = (None, None, None, None, None)
         self.paused = True
         self.seeking = False
         self.playback_rate = Fraction(1)
@@ -106,7 +107,13 @@ class Element:
     def current_time(self) -> Fraction:
         if self._anchor is None:
             return self._position
-        return self._position + (self.loop.now - self._anchor) * self.playback_rate
+        now, cached = self.loop.now, self._current_time_cache
+        # Read many times in one task: computed once per (clock time, playback anchor) by identity.
+        if cached[0] is now and cached[1] is self._position and cached[2] is self._anchor and cached[3] is self.playback_rate:
+            return cached[4]
+        value = self._position + (now - self._anchor) * self.playback_rate
+        self._current_time_cache = (now, self._position, self._anchor, self.playback_rate, value)
+        return value
 
     @current_time.setter
     def current_time(self, value: Fraction) -> None:  # direct placement (duration clamping), not a seek

@@ -10,32 +10,34 @@ import heapq
 import itertools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 
 
-@dataclass(order=True)
+@dataclass(slots=True)
 class Timer:
     due: Fraction
     sequence: int
-    task: Callable[[], None] = field(compare=False)
-    loop: EventLoop | None = field(compare=False, default=None)
-    background: bool = field(compare=False, default=False)
-    cancelled: bool = field(compare=False, default=False)
+    task: Callable[[], None]
+    loop: EventLoop | None = None
+    background: bool = False
+    cancelled: bool = False
 
 
 class Clock:
     def __init__(self, *, realtime: bool = False) -> None:
         self.now = Fraction(0)
         self.realtime = realtime
-        self._heap: list[Timer] = []
+        # (float(due), due, sequence, timer): the float orders almost every pair without exact
+        # Fraction arithmetic; where two floats tie, the exact times decide, then the queue order.
+        self._heap: list[tuple[float, Fraction, int, Timer]] = []
         self._sequence = itertools.count()
         self._foreground = 0  # queued tasks that are not background (playback ticks do not keep a run going)
         self._wall_start: float | None = None
 
     def schedule(self, task: Callable[[], None], delay: Fraction, loop: EventLoop | None, background: bool) -> Timer:
         timer = Timer(self.now + delay, next(self._sequence), task, loop, background)
-        heapq.heappush(self._heap, timer)
+        heapq.heappush(self._heap, (float(timer.due), timer.due, timer.sequence, timer))
         self._foreground += not background
         return timer
 
@@ -50,12 +52,12 @@ class Clock:
         return self._foreground == 0
 
     def next_due(self) -> Fraction | None:
-        while self._heap and self._heap[0].cancelled:
+        while self._heap and self._heap[0][3].cancelled:
             heapq.heappop(self._heap)
-        return self._heap[0].due if self._heap else None
+        return self._heap[0][1] if self._heap else None
 
     def run_one(self) -> None:
-        timer = heapq.heappop(self._heap)
+        timer = heapq.heappop(self._heap)[3]
         if timer.cancelled:
             return
         timer.cancelled = True
