@@ -7,8 +7,12 @@ from __future__ import annotations
 import json
 from fractions import Fraction
 
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
 from msecli.mse.profiles import SPEC
-from msecli.sim.decoder import CostTable
+from msecli.sim.decoder import CostTable, DecoderModel, decode_summary
 from msecli.sim.network import Network
 from msecli.sim.workload import WorkloadOptions, plan_from_manifest, run_workload
 from tests.media import SAMPLES
@@ -101,3 +105,27 @@ def test_a_measured_profile_is_saved_and_read_back(segmented, tmp_path):
     bad.write_text('{"entries": [{"codec": "avc1"}]}')
     refused = run_cli("simulate", out, "--decode", "model", "--decode-profile", bad)
     assert refused.returncode == 1 and "not a decode profile" in refused.stderr
+
+
+@given(st.lists(st.integers(0, 40_000_000), min_size=1, max_size=200))
+def test_the_decode_block_counts_costs_as_numpy_does_frame_by_frame(costs_ns):
+    """The block is built from distinct costs and their counts (memory flat in the frames decoded): its
+    percentiles, maximum and histogram must be numpy's over the frame-by-frame costs."""
+    wall_ns = np.array(costs_ns, np.int64)
+    n = len(wall_ns)
+    block = decode_summary(np.arange(n) / 30, np.zeros(n, bool), np.ones(n, np.int64), np.full(n, -1), wall_ns, n, n / 30)
+    ms = wall_ns / 1e6
+    for q in (50, 95, 99):
+        assert block[f"p{q}Ms"] == round(float(np.percentile(ms, q)), 3)
+    assert block["maxMs"] == round(float(ms.max()), 3)
+    counts, edges = np.histogram(ms, bins=10)
+    assert block["histogram"] == {"edgesMs": [round(float(e), 3) for e in edges], "counts": counts.tolist()}
+    assert [s["ms"] for s in block["slowest"]] == sorted((round(c / 1e6, 3) for c in costs_ns), reverse=True)[:5]
+
+
+def test_the_model_log_keeps_the_slowest_frames_in_decode_order_among_equals():
+    model = DecoderModel(lambda pts, key, size: Fraction(0))
+    for index, ms in enumerate([3, 7, 7, 1, 9, 7, 2, 9]):
+        model.log.add(index / 30, index == 0, 100 + index, ms / 1000)
+    assert [(s["ms"], s["bytes"]) for s in model.report()["slowest"]] == [(9.0, 104), (9.0, 107), (7.0, 101), (7.0, 102), (7.0, 105)]
+    assert model.report()["frames"] == 8 and model.report()["p50Ms"] == 7.0

@@ -11,7 +11,9 @@ getVideoPlaybackQuality().droppedVideoFrames, as well as in totalVideoFrames."""
 
 from __future__ import annotations
 
+import bisect
 import json
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -84,6 +86,31 @@ class CostTable:
 CostOf = Callable[[Fraction, bool, int], Fraction]  # (PTS, keyframe, bytes) -> seconds
 
 
+class DecodeLog:
+    """What the modelled decodes add up to, in memory that does not grow with the content: how many frames
+    took each cost, the five slowest, and the last few hundred (the dashboard's and the frame duration's)."""
+
+    RECENT = 512
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.cost_counts: Counter[int] = Counter()  # nanoseconds -> frames
+        self.slowest: list[tuple[int, int, float, bool, int]] = []  # (-ns, decode index, pts, key, bytes), sorted
+        self.recent: deque[tuple[float, float]] = deque(maxlen=self.RECENT)  # (pts, seconds)
+
+    def add(self, pts: float, key: bool, size: int, seconds: float) -> None:
+        ns = round(seconds * 1e9)
+        self.cost_counts[ns] += 1
+        if len(self.slowest) < 5 or -ns < self.slowest[-1][0]:
+            bisect.insort(self.slowest, (-ns, self.frames, pts, key, size))
+            del self.slowest[5:]
+        self.recent.append((pts, seconds))
+        self.frames += 1
+
+    def __len__(self) -> int:
+        return self.frames
+
+
 class DecoderModel:
     """The decode schedule of one video track buffer since the last (re)start, and the late frames in it."""
 
@@ -95,7 +122,7 @@ class DecoderModel:
         self._done: dict[Fraction, Fraction] = {}  # PTS -> when its decode completes (simulated s)
         self._cursor: tuple[Fraction, bool] | None = None  # (DTS, inclusive): where scheduling goes on
         self._free_at = Fraction(0)  # when the decoder finishes what is scheduled
-        self.log: list[tuple[float, bool, int, float]] = []  # (pts, key, bytes, seconds) of every decode
+        self.log = DecodeLog()
 
     def restart(self, now: Fraction, position: Time, track: TrackBuffer | None) -> None:
         """Playback starts at `position` now: decoding starts over from the RAP at or before it."""
@@ -145,29 +172,29 @@ class DecoderModel:
                 self._preroll_to = None
             self._done[pts] = self._free_at
             self._cursor = (dts, False)
-            self.log.append((float(pts), key, size, float(cost)))
+            self.log.add(float(pts), key, size, float(cost))
 
     @property
     def recent_ms(self) -> list[float]:
         """The last costs, for the dashboard."""
-        return [seconds * 1000 for *_, seconds in self.log[-64:]]
+        return [seconds * 1000 for _, seconds in list(self.log.recent)[-64:]]
 
     def frame_duration(self, recent: int | None = None, default: float = 0.0) -> float:
-        """One frame's worth of media time: the median step between the decoded frames' presentation times
-        (the last `recent` of them, if given)."""
-        times = sorted(pts for pts, *_ in self.log[-recent if recent else 0 :])
-        steps = sorted(b - a for a, b in zip(times, times[1:]) if b > a)
-        return steps[len(steps) // 2] if steps else default
+        """One frame's worth of media time: the median step between the recently decoded frames' presentation
+        times (the last `recent` of them, if given, else the last DecodeLog.RECENT)."""
+        times = np.sort(np.array([pts for pts, _ in self.log.recent])[-recent if recent else 0 :])
+        steps = np.diff(times)
+        steps = np.sort(steps[steps > 0])
+        return float(steps[len(steps) // 2]) if len(steps) else default
 
     def report(self) -> dict[str, Any]:
         """The `decode` block for what this decoder decoded (model costs)."""
-        if not self.log:
-            return decode_summary(np.zeros(0), np.zeros(0, bool), np.zeros(0, np.int64), np.zeros(0, np.int64),
-                                  np.zeros(0, np.int64), 0, 0.0)  # fmt: skip
-        pts, key, size, seconds = (np.array(column) for column in zip(*self.log))
-        wall_ns = np.round(seconds * 1e9).astype(np.int64)
-        return decode_summary(pts, key.astype(bool), size.astype(np.int64), np.full(len(pts), -1), wall_ns,
-                              len(pts), len(pts) * self.frame_duration())  # fmt: skip
+        log = self.log
+        ns = np.array(sorted(log.cost_counts), np.int64)
+        counts = np.array([log.cost_counts[n] for n in ns.tolist()], np.int64)
+        slowest = [{"pts": round(pts, 6), "key": key, "bytes": size, "ms": round(-minus_ns / 1e6, 3)}
+                   for minus_ns, _, pts, key, size in log.slowest]  # fmt: skip
+        return _summary_block(ns, counts, slowest, [], log.frames, log.frames * self.frame_duration())
 
 
 def model_cost_of(table: CostTable, codec: str, height: int) -> CostOf:
@@ -179,20 +206,40 @@ def decode_summary(pts: np.ndarray, key: np.ndarray, size: np.ndarray, segment: 
                    frames: int, media_seconds: float) -> dict[str, Any]:  # fmt: skip
     """The `decode` block of simulate's JSON for one track (README): per-frame costs (wall ns, decode order)."""
     ms = wall_ns / 1e6
-    seconds = int(wall_ns.sum()) / 1e9 or 1e-9
-    slowest = np.argsort(-wall_ns, kind="stable")[:5]
+    slowest = [{"pts": round(float(pts[i]), 6), "key": bool(key[i]), "bytes": int(size[i]), "ms": round(float(ms[i]), 3)}
+               for i in np.argsort(-wall_ns, kind="stable")[:5]]  # fmt: skip
     segments = [{"segment": int(s) + 1, "frames": int((segment == s).sum()), "decodeMs": round(float(ms[segment == s].sum()), 3)}
                 for s in np.unique(segment) if s >= 0]  # fmt: skip
-    counts, edges = np.histogram(ms, bins=10) if len(ms) else (np.zeros(0), np.zeros(1))
-    percentile = (lambda q: round(float(np.percentile(ms, q)), 3)) if len(ms) else (lambda q: 0.0)
+    values, counts = np.unique(wall_ns, return_counts=True)
+    return _summary_block(values, counts, slowest, segments, frames, media_seconds)
+
+
+def _summary_block(ns: np.ndarray, counts: np.ndarray, slowest: list[dict[str, Any]], segments: list[dict[str, Any]],
+                   frames: int, media_seconds: float) -> dict[str, Any]:  # fmt: skip
+    """The block from the distinct costs (`ns`, ascending) and how many frames took each: percentiles and the
+    histogram come out as numpy's over the frame-by-frame costs would."""
+    ms = ns / 1e6
+    seconds = int((ns * counts).sum()) / 1e9 or 1e-9
+    histogram, edges = np.histogram(ms, bins=10, weights=counts) if len(ms) else (np.zeros(0), np.zeros(1))
     return {
         "frames": frames,
         "fps": round(frames / seconds, 1),
         "realtimeFactor": round(media_seconds / seconds, 2),
-        "p50Ms": percentile(50), "p95Ms": percentile(95), "p99Ms": percentile(99),
-        "maxMs": round(float(ms.max()), 3) if len(ms) else 0.0,
-        "slowest": [{"pts": round(float(pts[i]), 6), "key": bool(key[i]), "bytes": int(size[i]), "ms": round(float(ms[i]), 3)}
-                    for i in slowest],  # fmt: skip
+        "p50Ms": _percentile(ms, counts, 50), "p95Ms": _percentile(ms, counts, 95), "p99Ms": _percentile(ms, counts, 99),
+        "maxMs": round(float(ms[-1]), 3) if len(ms) else 0.0,
+        "slowest": slowest,
         "segments": segments,
-        "histogram": {"edgesMs": [round(float(e), 3) for e in edges], "counts": [int(c) for c in counts]},
+        "histogram": {"edgesMs": [round(float(e), 3) for e in edges], "counts": [int(c) for c in histogram]},
     }
+
+
+def _percentile(values: np.ndarray, counts: np.ndarray, q: float) -> float:
+    """np.percentile(q) (linear) of the values repeated counts times, without repeating them."""
+    total = int(counts.sum())
+    if not total:
+        return 0.0
+    position = q / 100 * (total - 1)
+    below = int(position)
+    ends = np.cumsum(counts)
+    low, high = values[np.searchsorted(ends, below, side="right")], values[np.searchsorted(ends, min(below + 1, total - 1), side="right")]
+    return round(float(low + (high - low) * (position - below)), 3)

@@ -74,6 +74,6 @@ class DashboardRun:
 
 def _realtime_factor(decoder: Any, frame: float) -> float:
     """Media seconds decoded per second of decoding, over the recent frames."""
-    recent = decoder.log[-300:]
-    seconds = sum(cost for *_, cost in recent)
+    recent = [seconds for _, seconds in decoder.log.recent][-300:]
+    seconds = sum(recent)
     return len(recent) * frame / seconds if seconds else 0.0
