@@ -49,6 +49,7 @@ class Attachment:
         self.element: Element | None = None
         self.names: dict[int, str] = {}  # id(SourceBuffer) -> script id
         self.events: list[str] = []  # "target:type", for scenario records
+        self.keep_events = True  # False: a long workload run, which reads the log instead (flat memory)
 
     def name_of(self, target: Any) -> str:
         if isinstance(target, str):
@@ -64,7 +65,8 @@ class Attachment:
         self.context.loop.queue(lambda: self._dispatch(name, event_type))
 
     def _dispatch(self, name: str, event_type: str) -> None:
-        self.events.append(f"{name}:{event_type}")
+        if self.keep_events:
+            self.events.append(f"{name}:{event_type}")
         self.context.log.add(self.context.loop.now, self.context.name, name, event_type)
         self.context.dispatch(name, event_type)
 

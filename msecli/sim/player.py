@@ -65,6 +65,20 @@ class _TrackState:
         return self.next_index >= len(self.plan.segments) and not self.queue and not self.buffer.updating
 
 
+@dataclass
+class BufferAhead:
+    """The buffer-ahead samples' count, sum and minimum: what the summary reports, in flat memory."""
+
+    count: int = 0
+    total: Fraction = Fraction(0)
+    minimum: Fraction | None = None
+
+    def add(self, seconds: Fraction) -> None:
+        self.count += 1
+        self.total += seconds
+        self.minimum = seconds if self.minimum is None else min(self.minimum, seconds)
+
+
 class WorkerPlayer:
     def __init__(self, page: Page, tracks: list[TrackPlan], network: Network, *, buffer_ahead: Fraction,
                  buffer_behind: Fraction) -> None:  # fmt: skip
@@ -77,7 +91,6 @@ class WorkerPlayer:
         self.current_time = Fraction(0)  # as the Window last posted it
         self.fetching = False
         self.bytes_fetched = 0
-        self.fetches: list[tuple[Fraction, Fraction, int]] = []  # (start, end, bytes)
         self.ended_called = False
         self.quota_exceeded = 0  # QuotaExceededError answers from appendBuffer
         self.failure: str | None = None
@@ -137,7 +150,6 @@ class WorkerPlayer:
         self.fetching = True
         now = self.page.loop.now
         done = self.network.finish_time(now, ref.size)
-        self.fetches.append((now, done, ref.size))
 
         def arrived() -> None:
             self.fetching = False
@@ -248,7 +260,7 @@ class MainApp:
     def __init__(self, page: Page, player: WorkerPlayer, seeks: list[tuple[Fraction, Fraction]]) -> None:
         self.page = page
         self.player = player
-        self.buffer_ahead_samples: list[Fraction] = []
+        self.buffer_ahead_seen = BufferAhead()
         page.element.listeners.append(self._on_element_event)
         if page.worker is not None:
             page.window.on_message = self._on_message
@@ -292,7 +304,7 @@ class MainApp:
         span = buffered.range_containing(element.current_time)
         if span is not None and span[1] == buffered.highest_end and self.page.attachment.media_source_ended():
             return
-        self.buffer_ahead_samples.append(Fraction(span[1] - element.current_time) if span else Fraction(0))
+        self.buffer_ahead_seen.add(Fraction(span[1] - element.current_time) if span else Fraction(0))
 
     def _seek(self, time: Fraction) -> None:
         self.page.element.set_current_time(float(time))

@@ -76,6 +76,7 @@ def run_workload(tracks: list[TrackPlan], profile: Profile, options: WorkloadOpt
     if on_page is not None:
         on_page(page)
     page.world.log.keep = options.keep_events
+    page.attachment.keep_events = False  # the player reads events as they fire; records are for scripts
     player = WorkerPlayer(page, tracks, options.network, buffer_ahead=options.buffer_ahead,
                           buffer_behind=options.buffer_behind)  # fmt: skip
     page.element.decoder = _decoder(tracks, options)
@@ -132,7 +133,7 @@ def summarise(page: Page, player: WorkerPlayer, app: MainApp, decode: dict[str, 
         for start, stop in stats.stalls
     ]
     quality = element.get_video_playback_quality()
-    samples = app.buffer_ahead_samples
+    ahead = app.buffer_ahead_seen
     events = [{"time": _t(time), "context": context, "target": target, "type": kind}
               for time, context, target, kind in page.world.log.entries if kind not in QUIET]  # fmt: skip
     per_context: dict[str, dict[str, int]] = {}
@@ -151,8 +152,8 @@ def summarise(page: Page, player: WorkerPlayer, app: MainApp, decode: dict[str, 
         "stalls": stalls,
         "droppedFrames": quality["droppedVideoFrames"],
         "totalFrames": quality["totalVideoFrames"],
-        "bufferAheadMin": _t(min(samples)) if samples else 0.0,
-        "bufferAheadMean": _t(sum(samples, Fraction(0)) / len(samples)) if samples else 0.0,
+        "bufferAheadMin": _t(ahead.minimum) if ahead.minimum is not None else 0.0,
+        "bufferAheadMean": _t(ahead.total / ahead.count) if ahead.count else 0.0,
         "ended": element.ended,
         "currentTime": json_number(float(element.current_time)),
         "simulatedTime": _t(end),
