@@ -110,7 +110,8 @@ def trafs(draw: st.DrawFn) -> tuple[bytes, bool]:
 def plain_moofs(draw: st.DrawFn) -> tuple[bytes, bool]:
     drawn = draw(st.lists(trafs(), min_size=1, max_size=3))
     moof = box(b"moof", full(b"mfhd", 0, 0, struct.pack(">I", 1)), *(traf for traf, _ in drawn))
-    return (GOLDEN / "aac-init.mp4").read_bytes() + moof, all(direct for _, direct in drawn)
+    mdat = box(b"mdat", bytes(64))  # bytes after the moof: what bounds a trun of default samples
+    return (GOLDEN / "aac-init.mp4").read_bytes() + moof + mdat, all(direct for _, direct in drawn)
 
 
 @FUZZ

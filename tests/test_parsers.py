@@ -160,6 +160,20 @@ def test_trun_sample_count_beyond_the_box():
     assert str(error.value) == "moof/traf[1]/trun at byte 48: sample_count 4294967295 needs 51539607540 bytes, box has 188"
 
 
+def test_a_trun_of_default_samples_may_not_outnumber_the_bytes_after_it():
+    """With no per-sample fields the box does not bound sample_count; a 48-byte moof asking for 4 billion
+    samples would have been a 4 GB allocation. Here 8 bytes follow the trun's fields: 8 samples are fine."""
+
+    def moof(count: int, tail: int) -> bytes:
+        trun = box(b"trun", bytes(4) + count.to_bytes(4, "big"))
+        return box(b"moof", box(b"traf", box(b"tfhd", bytes([0, 0, 0, 0, 0, 0, 0, 1])) + trun)) + bytes(tail)
+
+    assert len(parse_boxes(moof(8, 8)).nodes[0].find("traf/trun").table) == 8
+    with pytest.raises(ParseError) as error:
+        parse_boxes(moof(0xFFFFFFFF, 0))
+    assert str(error.value) == "moof/traf[1]/trun at byte 32: sample_count 4294967295 without per-sample fields exceeds the 0 bytes that follow"
+
+
 @pytest.mark.parametrize(
     "data, message",
     [

@@ -429,6 +429,13 @@ def _trun(r: Reader, node: Node) -> None:
     if dtype.itemsize:  # a copy: the table must not pin the (memory-mapped) buffer
         node.table = np.frombuffer(r.data, dtype=dtype, count=count, offset=r.position).copy()
     else:
+        # Every sample from the defaults: nothing in the box bounds the count, so the bytes after it must
+        # (any sample but an empty one has at least a byte of data there). A 48-byte input asking for 4
+        # billion samples is refused, not allocated.
+        following = len(r.data) - r.position
+        if count > following:
+            raise ParseError(f"sample_count {count} without per-sample fields exceeds the {following} bytes that "
+                             "follow", offset=node.offset, path=r.path)  # fmt: skip
         node.table = np.zeros(count, dtype=[("_", "u1")])
     r.skip(needed)
 
