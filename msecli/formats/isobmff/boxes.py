@@ -8,6 +8,7 @@ short by the end of the buffer is kept, marked truncated, with a warning.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -410,6 +411,16 @@ def _tfdt(r: Reader, node: Node) -> None:
 TRUN_FIELDS = ((0x100, "duration"), (0x200, "size"), (0x400, "flags"), (0x800, "cto"))
 
 
+def trun_dtype(flags: int, version: int) -> np.dtype:
+    """The per-sample table of a trun with these flags (composition offsets signed from version 1)."""
+    return _trun_dtype(flags & 0xF00, version != 0)
+
+
+@functools.cache  # at most 32 entries: the four per-sample field bits and signed or not
+def _trun_dtype(fields: int, signed: bool) -> np.dtype:
+    return np.dtype([(name, (">i4" if name == "cto" and signed else ">u4")) for bit, name in TRUN_FIELDS if fields & bit])
+
+
 @decoder("trun")
 def _trun(r: Reader, node: Node) -> None:
     version, flags = r.version_and_flags()
@@ -419,9 +430,7 @@ def _trun(r: Reader, node: Node) -> None:
         node.fields["data_offset"] = r.i32()
     if flags & 0x04:
         node.fields["first_sample_flags"] = r.u32()
-    dtype = np.dtype(
-        [(name, (">i4" if name == "cto" and version else ">u4")) for bit, name in TRUN_FIELDS if flags & bit]
-    )
+    dtype = trun_dtype(flags, version)
     needed = count * dtype.itemsize
     if needed > r.remaining:
         raise ParseError(f"sample_count {count} needs {needed} bytes, box has {r.remaining}",

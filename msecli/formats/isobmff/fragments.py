@@ -12,7 +12,7 @@ import numpy as np
 from msecli.errors import ParseError
 from msecli.formats import Buffer
 from msecli.formats.frames import FRAME_DTYPE, TrackInfo, concat, empty_frames
-from msecli.formats.isobmff.boxes import TRUN_FIELDS, Node
+from msecli.formats.isobmff.boxes import Node, trun_dtype
 
 NON_SYNC = 0x00010000
 HANDLER_KINDS = {"vide": "video", "soun": "audio", "text": "text", "subt": "text", "sbtl": "text"}
@@ -208,7 +208,6 @@ _HEADER = struct.Struct(">I4s")
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
 _I32 = struct.Struct(">i")
-_TRUN_DTYPES: dict[tuple[int, int], np.dtype] = {}
 _TFHD_OPTIONAL = ((0x02, "sample_description_index"), (0x08, "default_sample_duration"),
                   (0x10, "default_sample_size"), (0x20, "default_sample_flags"))  # fmt: skip
 
@@ -261,16 +260,17 @@ def _direct_traf(data: Buffer, start: int, end: int, infos: dict[int, TrackInfo]
 
 
 def _direct_tfdt(data: Buffer, start: int, end: int) -> int:
-    version = data[start] if end - start >= 8 else _unusual()
-    if version == 1:
+    if end - start < 8:
+        raise _Unusual
+    if data[start] == 1:
         return _U64.unpack_from(data, start + 4)[0] if end - start >= 12 else _unusual()
     return _U32.unpack_from(data, start + 4)[0]
 
 
 def _direct_tfhd(data: Buffer, start: int, end: int) -> dict:
-    flags = _U32.unpack_from(data, start)[0] & 0xFFFFFF if end - start >= 8 else None
-    if flags is None:
+    if end - start < 8:
         raise _Unusual
+    flags = _U32.unpack_from(data, start)[0] & 0xFFFFFF
     fields = {"track_ID": _U32.unpack_from(data, start + 4)[0]}
     position = start + 8
     if flags & 0x01:
@@ -298,19 +298,10 @@ def _direct_trun(data: Buffer, start: int, end: int) -> Run:
     if flags & 0x04:
         fields["first_sample_flags"] = _U32.unpack_from(data, position)[0] if end - position >= 4 else _unusual()
         position += 4
-    dtype = _trun_dtype(flags, version)
+    dtype = trun_dtype(flags, version)
     if not dtype.itemsize or count * dtype.itemsize > end - position:
         raise _Unusual
     return Run(fields, np.frombuffer(data, dtype=dtype, count=count, offset=position))
-
-
-def _trun_dtype(flags: int, version: int) -> np.dtype:
-    key = (flags & 0xF00, 1 if version else 0)
-    if key not in _TRUN_DTYPES:
-        _TRUN_DTYPES[key] = np.dtype(
-            [(name, (">i4" if name == "cto" and version else ">u4")) for bit, name in TRUN_FIELDS if flags & bit]
-        )
-    return _TRUN_DTYPES[key]
 
 
 def _unusual() -> int:
