@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from msecli.errors import ParseError
 from msecli.formats.isobmff import boxes, fragments
 from msecli.formats.isobmff.walk import iter_boxes
+from msecli.formats.isobmff.write import box, full_box
 from tests.media import SAMPLES
 from tests.mutations import mutated
 from tests.test_parsers import GOLDEN
@@ -60,15 +61,6 @@ def test_every_segment_of_the_samples_is_read_directly_and_identically(segmented
             assert agree(data) == len(media)
 
 
-def box(kind: bytes, *parts: bytes) -> bytes:
-    payload = b"".join(parts)
-    return struct.pack(">I4s", 8 + len(payload), kind) + payload
-
-
-def full(kind: bytes, version: int, flags: int, *parts: bytes) -> bytes:
-    return box(kind, struct.pack(">I", version << 24 | flags), *parts)
-
-
 @st.composite
 def trafs(draw: st.DrawFn) -> tuple[bytes, bool]:
     """One traf of the AAC track (ID 1) in any layout ISO/IEC 14496-12 allows: tfhd defaults and base data
@@ -83,10 +75,10 @@ def trafs(draw: st.DrawFn) -> tuple[bytes, bool]:
     for bit in (0x02, 0x08, 0x10, 0x20):
         if tfhd_flags & bit:
             tfhd_fields.append(struct.pack(">I", draw(st.integers(0, 1 << 17))))
-    parts = [full(b"tfhd", 0, tfhd_flags, *tfhd_fields)]
+    parts = [full_box("tfhd", 0, tfhd_flags, *tfhd_fields)]
     if draw(st.booleans()):
         version = draw(st.integers(0, 1))
-        parts.append(full(b"tfdt", version, 0, struct.pack(">Q" if version else ">I", draw(st.integers(0, 1 << 31)))))
+        parts.append(full_box("tfdt", version, 0, struct.pack(">Q" if version else ">I", draw(st.integers(0, 1 << 31)))))
     for _ in range(draw(st.integers(1, 3))):
         flags = sum(draw(st.sets(st.sampled_from([0x01, 0x04, 0x100, 0x200, 0x400, 0x800]))))
         direct &= bool(flags & 0xF00)
@@ -102,15 +94,15 @@ def trafs(draw: st.DrawFn) -> tuple[bytes, bool]:
                     fields.append(struct.pack(">I", draw(st.integers(0, 1 << 20))))
             if flags & 0x800:
                 fields.append(struct.pack(">i" if version else ">I", draw(st.integers(-3000 if version else 0, 3000))))
-        parts.append(full(b"trun", version, flags, *fields))
-    return box(b"traf", *parts), direct
+        parts.append(full_box("trun", version, flags, *fields))
+    return box("traf", *parts), direct
 
 
 @st.composite
 def plain_moofs(draw: st.DrawFn) -> tuple[bytes, bool]:
     drawn = draw(st.lists(trafs(), min_size=1, max_size=3))
-    moof = box(b"moof", full(b"mfhd", 0, 0, struct.pack(">I", 1)), *(traf for traf, _ in drawn))
-    mdat = box(b"mdat", bytes(64))  # bytes after the moof: what bounds a trun of default samples
+    moof = box("moof", full_box("mfhd", 0, 0, struct.pack(">I", 1)), *(traf for traf, _ in drawn))
+    mdat = box("mdat", bytes(64))  # bytes after the moof: what bounds a trun of default samples
     return (GOLDEN / "aac-init.mp4").read_bytes() + moof + mdat, all(direct for _, direct in drawn)
 
 
