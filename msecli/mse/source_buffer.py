@@ -148,10 +148,6 @@ class SourceBuffer:
     def _computed_buffered_ranges(self) -> TimeRanges:
         ms = self.media_source
         tracks = list(self.track_buffers.values())
-        if len(tracks) == 1 and tracks[0].kind in ("audio", "video"):
-            ranges = tracks[0].ranges(self.profile.merge_gap(tracks[0]))
-            if not ranges or ranges.start(0) >= 0:
-                return ranges  # steps 2-4 with one track: [0, its own end] takes nothing from it
         highest_end = self.track_ranges_end()  # 2
         intersection = TimeRanges([(Fraction(0), highest_end)])  # 3
         for track in tracks:  # 4 (audio and video only)
