@@ -107,9 +107,6 @@ class DecodeLog:
         self.recent.append((pts, seconds))
         self.frames += 1
 
-    def __len__(self) -> int:
-        return self.frames
-
 
 class DecoderModel:
     """The decode schedule of one video track buffer since the last (re)start, and the late frames in it."""
