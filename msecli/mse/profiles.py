@@ -63,6 +63,11 @@ class Profile:
     # playhead): the pipeline keeps the frame it prerolled, and only playing can underflow; spec: SourceBuffer
     # monitoring lowers it at once. Seen with msecli verify (abort-during-remove).
     paused_ready_state_holds: bool = False
+    # chromium: every seek lowers readyState to HAVE_METADATA (WebMediaPlayerImpl::DoSeek), so a seek into
+    # buffered data still ends with seeked, canplay, (playing,) canplaythrough, and one while playing fires
+    # waiting; spec: only a seek into unbuffered time lowers it (§10.2). Seen with msecli verify
+    # (seeks-within-buffered).
+    seek_lowers_ready_state: bool = False
 
     def merge_gap(self, track: TrackBuffer) -> Time:
         if self.merge_by_fudge_room:
@@ -86,5 +91,5 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, partial_audio_trimming=
                    ignores_text_tracks=True, microsecond_timestamps=True, media_segment_starts_after_moof=True,
                    unknown_top_level_boxes_skipped=True,
                    enough_data_ahead=Fraction(1, 5), enough_data_is_preroll=True, start_gap_tolerance=Fraction(1),
-                   paused_ready_state_holds=True)  # fmt: skip
+                   paused_ready_state_holds=True, seek_lowers_ready_state=True)  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

@@ -55,8 +55,10 @@ class PlaybackStats:
 class Element:
     def __init__(self, loop: EventLoop | None = None, name: str = "video", log: EventLog | None = None,
                  enough_ahead: Fraction = ENOUGH_AHEAD, start_tolerance: Fraction = Fraction(0),
-                 hold_when_paused: bool = False, preroll: bool = False) -> None:  # fmt: skip
+                 hold_when_paused: bool = False, preroll: bool = False,
+                 seek_lowers_ready_state: bool = False) -> None:  # fmt: skip
         self.loop = loop if loop is not None else EventLoop()
+        self.seek_lowers_ready_state = seek_lowers_ready_state
         self.preroll = preroll
         self.hold_when_paused = hold_when_paused
         self.enough_ahead = enough_ahead
@@ -300,11 +302,12 @@ class Element:
         self.fire("seeking")
         if self.source is not None:
             self.source.time_update(self._position)
-        if not self._buffered_at(self._position):
-            if self.ready_state > HMEReadyState.HAVE_METADATA:
-                self.ready_state = HMEReadyState.HAVE_METADATA
-                if was_playing:
-                    self.fire("waiting")
+        buffered = self._buffered_at(self._position)
+        if (not buffered or self.seek_lowers_ready_state) and self.ready_state > HMEReadyState.HAVE_METADATA:
+            self.ready_state = HMEReadyState.HAVE_METADATA
+            if was_playing:
+                self.fire("waiting")
+        if not buffered:
             self._reschedule()
             return  # wait for an append to raise readyState (media_source_changed)
         self.loop.queue(self.monitor)  # the decoders are reset and refilled; the seek completes in a later task
