@@ -124,8 +124,10 @@ def test_the_decode_block_counts_costs_as_numpy_does_frame_by_frame(costs_ns):
 
 
 def test_the_model_log_keeps_the_slowest_frames_in_decode_order_among_equals():
-    model = DecoderModel(lambda pts, key, size: Fraction(0))
-    for index, ms in enumerate([3, 7, 7, 1, 9, 7, 2, 9]):
-        model.log.add(index / 30, index == 0, 100 + index, ms / 1000)
+    model = DecoderModel(lambda pts, key, size: np.zeros(len(pts), np.int64))
+    costs_ms = np.array([3, 7, 7, 1, 9, 7, 2, 9])
+    index = np.arange(8)
+    for batch in (slice(0, 4), slice(4, 8)):  # scheduled in two goes: ties still go to the earlier frame
+        model.log.add_many(index[batch] / 30, index[batch] == 0, 100 + index[batch], costs_ms[batch] * 1_000_000)
     assert [(s["ms"], s["bytes"]) for s in model.report()["slowest"]] == [(9.0, 104), (9.0, 107), (7.0, 101), (7.0, 102), (7.0, 105)]
     assert model.report()["frames"] == 8 and model.report()["p50Ms"] == 7.0

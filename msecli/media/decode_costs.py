@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -47,7 +46,17 @@ def measure(tracks: list[TrackPlan], progress: Callable[[float, float | None], N
 
 def _costs_by_pts(pts: np.ndarray, wall_ns: np.ndarray) -> CostOf:
     """Cost lookup by presentation time to the microsecond; a frame not found costs the median."""
-    by_us = {round(float(p) * 1e6): Fraction(int(ns), 1_000_000_000) for p, ns in zip(pts, wall_ns) if p == p}
-    median = Fraction(int(np.median(wall_ns)) if len(wall_ns) else 0, 1_000_000_000)
-    return lambda frame_pts, key, size: by_us.get(round(float(frame_pts) * 1e6), median)
+    known = pts == pts  # not NaN
+    by_us = dict(zip(np.round(pts[known] * 1e6).astype(np.int64).tolist(), wall_ns[known].astype(np.int64).tolist()))
+    keys = np.array(sorted(by_us), np.int64)
+    values = np.array([by_us[k] for k in keys.tolist()], np.int64)
+    median = int(np.median(wall_ns)) if len(wall_ns) else 0
+
+    def cost_of(frame_pts: np.ndarray, key: np.ndarray, size: np.ndarray) -> np.ndarray:
+        wanted = np.round(frame_pts * 1e6).astype(np.int64)
+        at = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
+        found = keys[at] == wanted if len(keys) else np.zeros(len(wanted), bool)
+        return np.where(found, values[at] if len(keys) else 0, median).astype(np.int64)
+
+    return cost_of
 

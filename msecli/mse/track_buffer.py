@@ -262,16 +262,16 @@ class TrackBuffer:
         best = candidates[np.argmax(d["pts"][candidates])]
         return self.time(d["dts"][best])
 
-    def frames_in_decode_order(self, from_dts: Fraction, inclusive: bool, before_pts: Time) -> list[tuple]:
-        """(pts, dts, key, size) of the frames from `from_dts` on in decode order, as far as every frame
-        presented before `before_pts` is among them."""
+    def decode_order_columns(self, from_dts: Fraction, inclusive: bool, before_pts: Time) -> tuple[np.ndarray, ...]:
+        """(pts, dts, key, size) columns, times in ticks of `scale`, of the frames from `from_dts` on in decode
+        order, as far as every frame presented before `before_pts` is among them."""
         d = self._decode
         self.fit(from_dts)
         low = int(np.searchsorted(d["dts"], self.ticks(from_dts), side="left" if inclusive else "right"))
         high = len(self) if before_pts == INF else int(np.searchsorted(d["dts"], self._ceil(before_pts) - self._min_offset,
                                                                       side="left"))  # fmt: skip
-        return [(self.time(d["pts"][i]), self.time(d["dts"][i]), bool(d["key"][i]), int(d["size"][i]))
-                for i in range(low, max(low, high))]  # fmt: skip
+        rows = slice(low, max(low, high))
+        return d["pts"][rows].copy(), d["dts"][rows].copy(), d["key"][rows].copy(), d["size"][rows].copy()
 
     def _next_key(self, index: int) -> int:
         """The first keyframe index at or after `index` (the length if none)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import math
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from msecli.errors import InputError
+from msecli.mse.coded_frames import ceil_ticks, scaled
 from msecli.mse.track_buffer import TrackBuffer
 from msecli.timeline.time import Time
 
@@ -51,10 +53,11 @@ class CostTable:
 
     entries: list[dict[str, Any]] = field(default_factory=lambda: [dict(e) for e in DEFAULT_TABLE])
 
-    def cost(self, codec: str, height: int, key: bool) -> Fraction:
+    def cost_ns(self, codec: str, height: int, key: bool) -> int:
+        """The entry nearest in height for the codec family, in whole nanoseconds (finer digits are rounded)."""
         mine = [e for e in self.entries if e["codec"] == family(codec)] or self.entries
         nearest = min(mine, key=lambda e: abs(e["height"] - height))
-        return Fraction(str(nearest["keyMs" if key else "deltaMs"])) / 1000
+        return round(Fraction(str(nearest["keyMs" if key else "deltaMs"])) * 1_000_000)
 
     def to_json(self) -> dict[str, Any]:
         return {"version": 1, "entries": self.entries}
@@ -83,7 +86,8 @@ class CostTable:
         return cls([{"codec": family(codec), "height": height, "keyMs": round(key_ms, 3), "deltaMs": round(delta_ms, 3)}])
 
 
-CostOf = Callable[[Fraction, bool, int], Fraction]  # (PTS, keyframe, bytes) -> seconds
+# (PTS in seconds, keyframe, bytes) of frames -> what each costs to decode, in whole nanoseconds
+CostOf = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
 class DecodeLog:
@@ -98,34 +102,44 @@ class DecodeLog:
         self.slowest: list[tuple[int, int, float, bool, int]] = []  # (-ns, decode index, pts, key, bytes), sorted
         self.recent: deque[tuple[float, float]] = deque(maxlen=self.RECENT)  # (pts, seconds)
 
-    def add(self, pts: float, key: bool, size: int, seconds: float) -> None:
-        ns = round(seconds * 1e9)
-        self.cost_counts[ns] += 1
-        if len(self.slowest) < 5 or -ns < self.slowest[-1][0]:
-            bisect.insort(self.slowest, (-ns, self.frames, pts, key, size))
-            del self.slowest[5:]
-        self.recent.append((pts, seconds))
-        self.frames += 1
+    def add_many(self, pts: np.ndarray, key: np.ndarray, size: np.ndarray, cost_ns: np.ndarray) -> None:
+        """Frames in decode order: PTS (seconds), keyframe flags, bytes, decode costs (ns)."""
+        values, counts = np.unique(cost_ns, return_counts=True)
+        self.cost_counts.update(dict(zip(values.tolist(), counts.tolist())))
+        for i in np.argsort(-cost_ns, kind="stable")[:5].tolist():  # the batch's slowest, first among equals first
+            ns = int(cost_ns[i])
+            if len(self.slowest) < 5 or -ns < self.slowest[-1][0]:
+                bisect.insort(self.slowest, (-ns, self.frames + i, float(pts[i]), bool(key[i]), int(size[i])))
+                del self.slowest[5:]
+        tail = slice(-self.RECENT, None)
+        self.recent.extend(zip(pts[tail].tolist(), (cost_ns[tail] / 1e9).tolist()))
+        self.frames += len(cost_ns)
 
 
 class DecoderModel:
-    """The decode schedule of one video track buffer since the last (re)start, and the late frames in it."""
+    """The decode schedule of one video track buffer since the last (re)start, and the late frames in it.
+
+    Every completion time is the (re)start time plus a whole number of nanoseconds of decoding, so the
+    schedule is two integer columns, extended and queried with numpy, exact throughout."""
 
     def __init__(self, cost_of: CostOf, underflow: Fraction | None = Fraction(1, 2)) -> None:
         self.cost_of = cost_of
         self.underflow = underflow  # the element stalls when the frame due is this late (None: never)
         self.started = False
         self._preroll_to: Time | None = None
-        self._done: dict[Fraction, Fraction] = {}  # PTS -> when its decode completes (simulated s)
         self._cursor: tuple[Fraction, bool] | None = None  # (DTS, inclusive): where scheduling goes on
-        self._free_at = Fraction(0)  # when the decoder finishes what is scheduled
+        self._started_at = Fraction(0)  # simulated time of the last (re)start
+        self._busy_ns = 0  # decoding scheduled since then
+        self._scale = 1  # ticks per second of _pts
+        self._pts = np.empty(0, np.int64)  # the scheduled frames not yet presented, in decode order
+        self._done_ns = np.empty(0, np.int64)  # when each one's decode completes: _started_at + ns
         self.log = DecodeLog()
 
     def restart(self, now: Fraction, position: Time, track: TrackBuffer | None) -> None:
         """Playback starts at `position` now: decoding starts over from the RAP at or before it."""
         self.started = True
-        self._done = {}
-        self._free_at = now
+        self._started_at, self._busy_ns = now, 0
+        self._pts, self._done_ns = np.empty(0, np.int64), np.empty(0, np.int64)
         self._preroll_to = position  # frames until the first one at or after this are ready now
         rap = track.rap_dts_at_or_before(position) if track is not None else None
         self._cursor = None if rap is None else (rap, True)
@@ -142,34 +156,67 @@ class DecoderModel:
                 return 0
             self._cursor = (rap, True)
         self._schedule(track, end)
-        late = 0
-        for pts in [p for p in self._done if p < end]:  # presented now (or skipped over): done with them
-            done = self._done.pop(pts)
-            if pts >= start and done > anchor_wall + (pts - anchor_position) / rate:
-                late += 1
+        presented = self._pts < ceil_ticks(end, self._scale)  # presented now (or skipped over): done with them
+        pts, done_ns = self._pts[presented], self._done_ns[presented]
+        self._pts, self._done_ns = self._pts[~presented], self._done_ns[~presented]
+        shown = pts >= ceil_ticks(start, self._scale)
+        return self._late(pts[shown], done_ns[shown], anchor_wall, anchor_position, rate)
+
+    def _late(self, pts: np.ndarray, done_ns: np.ndarray, anchor_wall: Fraction, anchor_position: Fraction,
+              rate: Fraction) -> int:  # fmt: skip
+        """How many frames complete after anchor_wall + (pts - anchor_position) / rate. Decided in floats,
+        whose error here is far below the 1 ns margin; frames within it are decided exactly."""
+        if not len(pts):
+            return 0
+        lead = self._started_at - anchor_wall + anchor_position / rate  # margin = lead + done - pts / rate
+        margin = float(lead) + done_ns / 1e9 - pts / (self._scale * float(rate))
+        close = np.flatnonzero(np.abs(margin) < 1e-9)
+        late = int(np.count_nonzero(margin >= 1e-9))
+        for i in close.tolist():
+            late += lead + Fraction(int(done_ns[i]), 10**9) - Fraction(int(pts[i]), self._scale) / rate > 0
         return late
 
     def ready_time(self, track: TrackBuffer | None, position: Fraction) -> Fraction | None:
         """When the first frame presented at or after `position` will have been decoded."""
         if track is None or not self.started or self._cursor is None:
             return None
-        horizon = position + Fraction(1, 2)
-        self._schedule(track, horizon)
-        due = [pts for pts in self._done if pts >= position]
-        return self._done[min(due)] if due else None
+        self._schedule(track, position + Fraction(1, 2))
+        due = np.flatnonzero(self._pts >= ceil_ticks(position, self._scale))
+        if not len(due):
+            return None
+        first = due[np.argmin(self._pts[due])]
+        return self._started_at + Fraction(int(self._done_ns[first]), 10**9)
 
     def _schedule(self, track: TrackBuffer, end: Time) -> None:
         """Extend the schedule in decode order until every frame presented before `end` is in it."""
         assert self._cursor is not None
-        for pts, dts, key, size in track.frames_in_decode_order(*self._cursor, end):
-            cost = self.cost_of(pts, key, size)
-            if self._preroll_to is None:
-                self._free_at += cost
-            elif pts >= self._preroll_to:
+        pts, dts, key, size = track.decode_order_columns(*self._cursor, end)
+        if not len(pts):
+            return
+        pts = self._on_grid(pts, track.scale)
+        cost_ns = np.asarray(self.cost_of(pts / self._scale, key, size), np.int64)
+        charged = cost_ns
+        if self._preroll_to is not None:  # the preroll, up to the first frame at the position, is ready now
+            reached = np.flatnonzero(pts >= ceil_ticks(self._preroll_to, self._scale))
+            if len(reached):
                 self._preroll_to = None
-            self._done[pts] = self._free_at
-            self._cursor = (dts, False)
-            self.log.add(float(pts), key, size, float(cost))
+            charged = cost_ns.copy()
+            charged[: int(reached[0]) + 1 if len(reached) else len(pts)] = 0
+        done_ns = self._busy_ns + np.cumsum(charged)
+        self._busy_ns = int(done_ns[-1])
+        self._pts = np.concatenate((self._pts, pts))
+        self._done_ns = np.concatenate((self._done_ns, done_ns))
+        self._cursor = (track.time(dts[-1]), False)
+        self.log.add_many(pts / self._scale, key, size, cost_ns)
+
+    def _on_grid(self, pts: np.ndarray, scale: int) -> np.ndarray:
+        """The new frames' PTS and the scheduled ones on one grid (the track's may have been refined)."""
+        if scale != self._scale:
+            common = math.lcm(scale, self._scale)
+            self._pts = scaled(self._pts, common // self._scale)
+            pts = scaled(pts, common // scale)
+            self._scale = common
+        return pts
 
     @property
     def recent_ms(self) -> list[float]:
@@ -195,8 +242,8 @@ class DecoderModel:
 
 
 def model_cost_of(table: CostTable, codec: str, height: int) -> CostOf:
-    costs = {key: table.cost(codec, height, key) for key in (False, True)}  # looked up once, asked per frame
-    return lambda pts, key, size: costs[key]
+    key_ns, delta_ns = table.cost_ns(codec, height, True), table.cost_ns(codec, height, False)
+    return lambda pts, key, size: np.where(key, key_ns, delta_ns).astype(np.int64)
 
 
 def decode_summary(pts: np.ndarray, key: np.ndarray, size: np.ndarray, segment: np.ndarray, wall_ns: np.ndarray,
