@@ -125,8 +125,10 @@ class Element:
 
     @property
     def ended(self) -> bool:
-        """HTML "ended playback", direction forwards: at the end of a known duration."""
-        return (self.ready_state >= HMEReadyState.HAVE_METADATA and not math.isnan(self.duration)
+        """HTML "ended playback", direction forwards: at the end of a known duration. Not while seeking: the
+        seek sets the position in parallel (HTML seek step 11), and Chromium's pipeline is not ended until the
+        seek completes (seen with msecli verify: play() in the task of a seek to the end does not restart at 0)."""
+        return (self.ready_state >= HMEReadyState.HAVE_METADATA and not self.seeking and not math.isnan(self.duration)
                 and self.current_time >= self._exact_duration())  # fmt: skip
 
     def _span_here(self, buffered: TimeRanges, position: Time) -> tuple[Time, Time] | None:
@@ -174,6 +176,8 @@ class Element:
         self._wake = None
         if not self.potentially_playing():
             self._anchor = None
+            if self._playing_at_the_end():
+                self._reached_end()  # e.g. a seek to the end while playing: playback reaches it at once
             return
         if self._anchor is None:
             self._anchor = self.loop.now
@@ -184,6 +188,11 @@ class Element:
         until_stop = (stop - self._position) / self.playback_rate
         delay = min(until_stop, max(self._next_timeupdate - self.loop.now, Fraction(0)))
         self._wake = self.loop.queue(self._on_wake, delay, background=True)
+
+    def _playing_at_the_end(self) -> bool:
+        """Everything of potentially playing but the end: playing would reach the end right away."""
+        return (not self.paused and self.ended and self.error is None
+                and self.ready_state >= HMEReadyState.HAVE_FUTURE_DATA)  # fmt: skip
 
     def _stop_position(self) -> Fraction:
         """Where playback must stop on its own: the end of playable data, the duration, a scripted stop."""
