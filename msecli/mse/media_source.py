@@ -223,7 +223,8 @@ class MediaSource:
         # 3. Unset error: duration to the largest buffered end; tell the element all data is there.
         if error is None:
             highest_end = max((sb.track_ranges_end() for sb in self.source_buffers), default=Fraction(0))
-            self.duration_change(highest_end)
+            if highest_end > 0 or not self.profile.end_of_stream_keeps_duration_when_empty:
+                self.duration_change(highest_end)
             self.host.mirror(lambda element: element.all_data_received())
         else:
             self.host.mirror(lambda element: element.media_source_error(error))

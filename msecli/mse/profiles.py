@@ -68,6 +68,10 @@ class Profile:
     # waiting; spec: only a seek into unbuffered time lowers it (§10.2). Seen with msecli verify
     # (seeks-within-buffered).
     seek_lowers_ready_state: bool = False
+    # chromium: endOfStream() with nothing buffered leaves the duration alone (ChunkDemuxer::
+    # DecreaseDurationIfNecessary returns when the highest buffered end is zero); spec: the duration becomes the
+    # highest end time, 0. Seen with msecli verify (chromium-end-of-stream-with-nothing-buffered).
+    end_of_stream_keeps_duration_when_empty: bool = False
 
     def merge_gap(self, track: TrackBuffer) -> Time:
         if self.merge_by_fudge_room:
@@ -91,5 +95,6 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, partial_audio_trimming=
                    ignores_text_tracks=True, microsecond_timestamps=True, media_segment_starts_after_moof=True,
                    unknown_top_level_boxes_skipped=True,
                    enough_data_ahead=Fraction(1, 5), enough_data_is_preroll=True, start_gap_tolerance=Fraction(1),
-                   paused_ready_state_holds=True, seek_lowers_ready_state=True)  # fmt: skip
+                   paused_ready_state_holds=True, seek_lowers_ready_state=True,
+                   end_of_stream_keeps_duration_when_empty=True)  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

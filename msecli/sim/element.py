@@ -88,6 +88,7 @@ class Element:
         self.all_data = False
         self.stats = PlaybackStats()
         self._loaded_data = False
+        self._prerolled = False  # chromium: the renderers have prerolled since the load or the last seek
         self._position = Fraction(0)  # the official playback position when _anchor is None
         self._anchor: Fraction | None = None  # simulated time at which playback last resumed from _position
         self._wake: Timer | None = None
@@ -305,6 +306,7 @@ class Element:
             target = _nearest(seekable, target)
         was_playing = self.potentially_playing()
         self.seeking = True
+        self._prerolled = False  # the decoders and renderers are flushed
         self._position = Fraction(target)
         self._anchor = None
         self._restart_decoder()  # decoding starts over from the RAP before the target, from now
@@ -392,7 +394,7 @@ class Element:
         self._metadata_duration = math.nan
         self._metadata_size = (0, 0)
         self.error = None
-        self._loaded_data = False
+        self._loaded_data = self._prerolled = False
         self.all_data = False
         self._reschedule()
 
@@ -503,7 +505,7 @@ class Element:
             return HMEReadyState.HAVE_ENOUGH_DATA
         if ahead >= self.enough_ahead:
             return HMEReadyState.HAVE_ENOUGH_DATA
-        if self.preroll and not self._loaded_data:  # chromium: no first frame before the renderers preroll
+        if self.preroll and not self._prerolled:  # chromium: nothing before the renderers preroll (again after a seek)
             return HMEReadyState.HAVE_METADATA
         if ahead > 0:
             return HMEReadyState.HAVE_FUTURE_DATA
@@ -527,6 +529,8 @@ class Element:
             self.fire("loadedmetadata")
         if new >= HMEReadyState.HAVE_CURRENT_DATA and self.decoder is not None and not self.decoder.started:
             self._restart_decoder()  # the first frame is there: decoding (preroll) begins
+        if new >= HMEReadyState.HAVE_CURRENT_DATA:
+            self._prerolled = True
         if new >= HMEReadyState.HAVE_CURRENT_DATA and not self._loaded_data:
             self._loaded_data = True
             self.fire("loadeddata")
