@@ -72,6 +72,10 @@ class Profile:
     # DecreaseDurationIfNecessary returns when the highest buffered end is zero); spec: the duration becomes the
     # highest end time, 0. Seen with msecli verify (chromium-end-of-stream-with-nothing-buffered).
     end_of_stream_keeps_duration_when_empty: bool = False
+    # The playbackRate values the element supports besides 0 (HTML: others throw NotSupportedError). chromium:
+    # [1/16, 16] (HTMLMediaElement's kMinRate, kMaxRate); spec: any rate >= 0, the simulated element playing
+    # forwards only. Seen with msecli verify (playback-rates).
+    playback_rates: tuple[Time, Time] = (Fraction(0), math.inf)
 
     def merge_gap(self, track: TrackBuffer) -> Time:
         if self.merge_by_fudge_room:
@@ -96,5 +100,5 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, partial_audio_trimming=
                    unknown_top_level_boxes_skipped=True,
                    enough_data_ahead=Fraction(1, 5), enough_data_is_preroll=True, start_gap_tolerance=Fraction(1),
                    paused_ready_state_holds=True, seek_lowers_ready_state=True,
-                   end_of_stream_keeps_duration_when_empty=True)  # fmt: skip
+                   end_of_stream_keeps_duration_when_empty=True, playback_rates=(Fraction(1, 16), Fraction(16)))  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

@@ -12,6 +12,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Protocol
 
 from msecli.mse.enums import HMEReadyState
+from msecli.mse.errors import IDLTypeError, NotSupportedError
 from msecli.sim.loop import EventLoop, Timer
 from msecli.timeline.ranges import EMPTY, TimeRanges
 from msecli.timeline.time import INF, Time, from_idl_double
@@ -56,8 +57,10 @@ class Element:
     def __init__(self, loop: EventLoop | None = None, name: str = "video", log: EventLog | None = None,
                  enough_ahead: Fraction = ENOUGH_AHEAD, start_tolerance: Fraction = Fraction(0),
                  hold_when_paused: bool = False, preroll: bool = False,
-                 seek_lowers_ready_state: bool = False) -> None:  # fmt: skip
+                 seek_lowers_ready_state: bool = False,
+                 playback_rates: tuple[Time, Time] = (Fraction(0), INF)) -> None:  # fmt: skip
         self.loop = loop if loop is not None else EventLoop()
+        self.playback_rates = playback_rates  # supported besides 0
         self.seek_lowers_ready_state = seek_lowers_ready_state
         self.preroll = preroll
         self.hold_when_paused = hold_when_paused
@@ -185,9 +188,9 @@ class Element:
             if self.decoder is not None and not self.decoder.started:
                 self._restart_decoder()
             self._next_timeupdate = self.loop.now + TIMEUPDATE_INTERVAL
-        stop = self._stop_position()
-        until_stop = (stop - self._position) / self.playback_rate
-        delay = min(until_stop, max(self._next_timeupdate - self.loop.now, Fraction(0)))
+        delay = max(self._next_timeupdate - self.loop.now, Fraction(0))
+        if self.playback_rate > 0:  # at rate 0 the position stays put: only timeupdates are due
+            delay = min(delay, (self._stop_position() - self._position) / self.playback_rate)
         self._wake = self.loop.queue(self._on_wake, delay, background=True)
 
     def _playing_at_the_end(self) -> bool:
@@ -283,6 +286,14 @@ class Element:
         self._reschedule()
 
     def set_playback_rate(self, rate: float) -> None:
+        """The playbackRate setter (HTML): unsupported values throw; ratechange only when the value changes."""
+        if not math.isfinite(rate):
+            raise IDLTypeError(f"playbackRate is a double: {rate} is not finite")
+        low, high = self.playback_rates
+        if rate != 0 and not low <= rate <= high:
+            raise NotSupportedError(f"the playback rate {rate} is not in the supported range")
+        if Fraction(rate) == self.playback_rate:
+            return
         self._settle()
         self.playback_rate = Fraction(rate)
         self.fire("ratechange")
