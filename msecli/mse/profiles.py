@@ -76,6 +76,11 @@ class Profile:
     # [1/16, 16] (HTMLMediaElement's kMinRate, kMaxRate); spec: any rate >= 0, the simulated element playing
     # forwards only. Seen with msecli verify (playback-rates).
     playback_rates: tuple[Time, Time] = (Fraction(0), math.inf)
+    # chromium: a MediaSource's object URL resolves to it only until it has been attached once: a later load of
+    # the URL (element.load(), another element's src) fetches it as an ordinary resource, which fails with
+    # MEDIA_ERR_SRC_NOT_SUPPORTED and leaves the MediaSource closed; spec: the URL attaches the closed MediaSource
+    # again. Seen with msecli verify (load-after-attach).
+    object_url_resolves_once: bool = False
 
     def merge_gap(self, track: TrackBuffer) -> Time:
         if self.merge_by_fudge_room:
@@ -100,5 +105,6 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, partial_audio_trimming=
                    unknown_top_level_boxes_skipped=True,
                    enough_data_ahead=Fraction(1, 5), enough_data_is_preroll=True, start_gap_tolerance=Fraction(1),
                    paused_ready_state_holds=True, seek_lowers_ready_state=True,
-                   end_of_stream_keeps_duration_when_empty=True, playback_rates=(Fraction(1, 16), Fraction(16)))  # fmt: skip
+                   end_of_stream_keeps_duration_when_empty=True, playback_rates=(Fraction(1, 16), Fraction(16)),
+                   object_url_resolves_once=True)  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

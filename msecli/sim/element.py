@@ -92,6 +92,7 @@ class Element:
         self.stats = PlaybackStats()
         self._loaded_data = False
         self._prerolled = False  # chromium: the renderers have prerolled since the load or the last seek
+        self._default_start = Fraction(0)  # currentTime set before HAVE_METADATA
         self._position = Fraction(0)  # the official playback position when _anchor is None
         self._anchor: Fraction | None = None  # simulated time at which playback last resumed from _position
         self._wake: Timer | None = None
@@ -265,6 +266,8 @@ class Element:
 
     def play(self) -> None:
         """HTML internal play steps."""
+        if self.error is not None and self.error["code"] == MEDIA_ERR_SRC_NOT_SUPPORTED:
+            return  # the promise is rejected with NotSupportedError; nothing else happens
         if self.ended:
             self.seek(Fraction(0))
         if self.paused:
@@ -301,9 +304,11 @@ class Element:
 
     def set_current_time(self, value: float) -> None:
         """The currentTime setter: before metadata, the default playback start position; else a seek."""
+        if not math.isfinite(value):
+            raise IDLTypeError(f"currentTime is a double: {value} is not finite")
         if self.ready_state == HMEReadyState.HAVE_NOTHING:
-            start = from_idl_double(value)
-            self._position = Fraction(start) if start != INF else Fraction(0)
+            self._default_start = Fraction(value)  # the default playback start position, sought at metadata
+            self._position = self._default_start
             return
         self.seek(from_idl_double(value))
 
@@ -538,6 +543,9 @@ class Element:
         if old == HMEReadyState.HAVE_NOTHING and new >= HMEReadyState.HAVE_METADATA:
             self._reach_metadata()
             self.fire("loadedmetadata")
+            start, self._default_start = self._default_start, Fraction(0)
+            if start > 0:
+                self.seek(start)  # HTML: a default playback start position above 0 is sought once metadata is known
         if new >= HMEReadyState.HAVE_CURRENT_DATA and self.decoder is not None and not self.decoder.started:
             self._restart_decoder()  # the first frame is there: decoding (preroll) begins
         if new >= HMEReadyState.HAVE_CURRENT_DATA:

@@ -106,6 +106,8 @@ class Page:
                 return None, "the MediaSource behind this handle has already been attached"
         elif isinstance(provider, str) and provider in self.object_urls:
             media_source = self.object_urls[provider]
+            if self.profile.object_url_resolves_once and media_source.has_ever_been_attached:
+                return None, "media data cannot be fetched"  # no longer a MediaSource URL: an ordinary fetch
             if media_source.in_worker:
                 return None, "the object URL is of a worker MediaSource"
         else:
