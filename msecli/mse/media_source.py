@@ -176,7 +176,7 @@ class MediaSource:
         """IDL: setLiveSeekableRange(start, end)."""
         if self.ready_state != ReadyState.OPEN:
             raise InvalidStateError(f"readyState is {self.ready_state}")
-        if math.isnan(start) or math.isnan(end) or start < 0 or start > end:
+        if not (math.isfinite(start) and math.isfinite(end)) or start < 0 or start > end:  # IDL doubles: finite
             raise IDLTypeError(f"invalid live seekable range [{start}, {end}]")
         self.live_seekable_range = (from_idl_double(start), from_idl_double(end))
         self.host.mirror(lambda element: element.media_source_changed())

@@ -8,11 +8,15 @@ import re
 WEBM_VIDEO = (re.compile(r"^(vp8|vp9|vorbis|opus)$"), re.compile(r"^vp09\.\d\d\.\d\d\.\d\d(\.\d\d)*$"),
               re.compile(r"^av01\.\d\.\d\d[MH]\.\d\d(\.\d(\.\d{3})?(\.\d\d){0,3}(\.\d)?)?$"))  # fmt: skip
 WEBM_AUDIO = (re.compile(r"^(vorbis|opus)$"),)
+# Codec ids are matched case-sensitively, hex digits in any case (Chromium: `AVC1.64001e` and `MP4A.40.2` are
+# refused, `avc1.64001E` is not; seen with msecli verify). Not here although msecli can decode them, because
+# Chromium 156 refuses them: MP3 in MP4 (mp4a.69, mp4a.6b; use audio/mpeg), AC-3 and E-AC-3 (platform builds only).
+# HEVC is here: shipping Chrome decodes it with the platform decoder, though Debian's Chromium (no HEVC) refuses it.
 MP4 = (
-    re.compile(r"^(flac|opus|mp4a\.67|mp4a\.6b|mp4a\.69|ac-3|ec-3)$", re.I),
-    re.compile(r"^mp4a\.40\.(2|5|29|42)$", re.I),
-    re.compile(r"^(avc1|avc3)\.[0-9a-f]{6}$", re.I),
-    re.compile(r"^(hvc1|hev1)\.[ABC]?\d{1,2}\.[0-9a-f]{1,8}\.[LH]\d{1,3}(\.[0-9a-f]{1,2}){0,6}$", re.I),
+    re.compile(r"^(flac|fLaC|opus|mp4a\.67)$"),
+    re.compile(r"^mp4a\.40\.(2|5|29|42)$"),
+    re.compile(r"^(avc1|avc3)\.[0-9a-fA-F]{6}$"),
+    re.compile(r"^(hvc1|hev1)\.[ABC]?\d{1,2}\.[0-9a-fA-F]{1,8}\.[LH]\d{1,3}(\.[0-9a-fA-F]{1,2}){0,6}$"),
     re.compile(r"^vp09\.\d\d\.\d\d\.\d\d(\.\d\d)*$"),
     re.compile(r"^av01\.\d\.\d\d[MH]\.\d\d(\.\d(\.\d{3})?(\.\d\d){0,3}(\.\d)?)?$"),
 )
