@@ -81,6 +81,11 @@ class Profile:
     # MEDIA_ERR_SRC_NOT_SUPPORTED and leaves the MediaSource closed; spec: the URL attaches the closed MediaSource
     # again. Seen with msecli verify (load-after-attach).
     object_url_resolves_once: bool = False
+    # chromium: once the worker that owns the MediaSource is terminated, its demuxer reports the end of every
+    # stream: playback, as soon as it runs, ends (currentTime becomes the duration; pause, ended) and never runs
+    # again; spec (mse-notes §3.4): the element plays what its pipeline holds, then stalls. Seen with msecli
+    # verify (chromium-terminated-worker-ends-playback).
+    worker_termination_ends_playback: bool = False
 
     def merge_gap(self, track: TrackBuffer) -> Time:
         if self.merge_by_fudge_room:
@@ -106,5 +111,5 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, partial_audio_trimming=
                    enough_data_ahead=Fraction(1, 5), enough_data_is_preroll=True, start_gap_tolerance=Fraction(1),
                    paused_ready_state_holds=True, seek_lowers_ready_state=True,
                    end_of_stream_keeps_duration_when_empty=True, playback_rates=(Fraction(1, 16), Fraction(16)),
-                   object_url_resolves_once=True)  # fmt: skip
+                   object_url_resolves_once=True, worker_termination_ends_playback=True)  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

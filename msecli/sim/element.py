@@ -93,6 +93,7 @@ class Element:
         self._loaded_data = False
         self._prerolled = False  # chromium: the renderers have prerolled since the load or the last seek
         self._default_start = Fraction(0)  # currentTime set before HAVE_METADATA
+        self._pipeline_ended = False  # chromium: the worker feeding the pipeline is gone; playing ends it
         self._position = Fraction(0)  # the official playback position when _anchor is None
         self._anchor: Fraction | None = None  # simulated time at which playback last resumed from _position
         self._wake: Timer | None = None
@@ -184,6 +185,10 @@ class Element:
             if self._playing_at_the_end():
                 self._reached_end()  # e.g. a seek to the end while playing: playback reaches it at once
             return
+        if self._pipeline_ended:
+            self._anchor = None
+            self._wake = self.loop.queue(self._pipeline_drained, background=True)
+            return
         if self._anchor is None:
             self._anchor = self.loop.now
             if self.decoder is not None and not self.decoder.started:
@@ -196,7 +201,7 @@ class Element:
 
     def _playing_at_the_end(self) -> bool:
         """Everything of potentially playing but the end: playing would reach the end right away."""
-        return (not self.paused and self.ended and self.error is None
+        return (not self.paused and self.ended and self.error is None and not self._pipeline_ended
                 and self.ready_state >= HMEReadyState.HAVE_FUTURE_DATA)  # fmt: skip
 
     def _stop_position(self) -> Fraction:
@@ -247,6 +252,26 @@ class Element:
             self._decoder_blocked_until = ready_at
             self._set_ready_state(HMEReadyState.HAVE_CURRENT_DATA)
             self.loop.queue(self.monitor, ready_at - self.loop.now)
+
+    def source_context_destroyed(self) -> None:
+        """chromium: the worker that owned the MediaSource is gone (WorkerAttachment keeps the ranges empty)."""
+        self._pipeline_ended = True
+        self._reschedule()
+
+    def _pipeline_drained(self) -> None:
+        """chromium, after the worker is gone: every stream has ended, so playing reaches the end of the media
+        at once: currentTime reads the duration, then HTML's reaching-the-end steps."""
+        self._wake = None
+        self._settle()
+        self._anchor = None
+        if not math.isnan(self.duration):
+            self._position = Fraction(self._exact_duration())
+        self._time_update()
+        if not self.paused:
+            self.paused = True
+            self.fire("pause")
+        self.fire("ended")
+        self._reschedule()
 
     def _time_update(self) -> None:
         self.fire("timeupdate")
@@ -318,7 +343,10 @@ class Element:
         duration = self._exact_duration() if not math.isnan(self.duration) else INF
         target = max(Fraction(0), min(Fraction(target) if target != INF else Fraction(0), duration))  # type: ignore[arg-type]
         seekable = self.source.seekable() if self.source is not None else EMPTY
-        if seekable and not seekable.contains(target) and seekable.highest_end != target:
+        if not seekable:
+            self.seeking = False  # HTML seek step 10: nothing is seekable: no seek, and no seeking event
+            return
+        if not seekable.contains(target) and seekable.highest_end != target:
             target = _nearest(seekable, target)
         was_playing = self.potentially_playing()
         self.seeking = True
@@ -410,7 +438,7 @@ class Element:
         self._metadata_duration = math.nan
         self._metadata_size = (0, 0)
         self.error = None
-        self._loaded_data = self._prerolled = False
+        self._loaded_data = self._prerolled = self._pipeline_ended = False
         self.all_data = False
         self._reschedule()
 

@@ -94,6 +94,8 @@ class Page:
         assert self.worker is not None and isinstance(self.attachment, WorkerAttachment)
         self.worker.terminate()
         self.attachment.worker_terminated()
+        if self.profile.worker_termination_ends_playback and self.attachment.element is not None:
+            self.attachment.element.source_context_destroyed()
 
     # The attach checks of the resource fetch (§2.8.1), in the spec's order
 

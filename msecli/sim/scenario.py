@@ -452,10 +452,15 @@ class Runner:
 
     def _seek(self, time: float, timeout: Any) -> bool:
         element = self.element
+        before = len(element.events)
         self._in(self.page.window, lambda: element.set_current_time(time))
         deadline = self.clock.now + Fraction(number(timeout)) if timeout is not None else None
-        self.clock.run_until(lambda: not element.seeking or self.clock.settled, deadline)
-        if element.seeking:
+
+        def seeked() -> bool:
+            return "seeked" in element.events[before:]
+
+        self.clock.run_until(lambda: seeked() or self.clock.settled, deadline)
+        if not seeked():  # still seeking, or no seek at all (nothing seekable)
             raise _NotOk("seeked never came")
         return True
 
