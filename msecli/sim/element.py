@@ -266,12 +266,7 @@ class Element:
         self._anchor = None
         if not math.isnan(self.duration):
             self._position = Fraction(self._exact_duration())
-        self._time_update()
-        if not self.paused:
-            self.paused = True
-            self.fire("pause")
-        self.fire("ended")
-        self._reschedule()
+        self._reached_end()
 
     def _time_update(self) -> None:
         self.fire("timeupdate")
