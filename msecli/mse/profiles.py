@@ -86,6 +86,10 @@ class Profile:
     # again; spec (mse-notes §3.4): the element plays what its pipeline holds, then stalls. Seen with msecli
     # verify (chromium-terminated-worker-ends-playback).
     worker_termination_ends_playback: bool = False
+    # chromium: a WebM Opus frame lasts what its packet decodes to (the TOC byte, RFC 6716 §3.1), not its
+    # BlockDuration or DefaultDuration (WebMClusterParser prefers the encoded duration); spec: the container's
+    # durations. Seen with msecli verify: a last 7 ms BlockDuration on a 20 ms packet ends the range 13 ms later.
+    webm_opus_packet_durations: bool = False
 
     def merge_gap(self, track: TrackBuffer) -> Time:
         if self.merge_by_fudge_room:
@@ -111,5 +115,6 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, partial_audio_trimming=
                    enough_data_ahead=Fraction(1, 5), enough_data_is_preroll=True, start_gap_tolerance=Fraction(1),
                    paused_ready_state_holds=True, seek_lowers_ready_state=True,
                    end_of_stream_keeps_duration_when_empty=True, playback_rates=(Fraction(1, 16), Fraction(16)),
-                   object_url_resolves_once=True, worker_termination_ends_playback=True)  # fmt: skip
+                   object_url_resolves_once=True, worker_termination_ends_playback=True,
+                   webm_opus_packet_durations=True)  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

@@ -4,6 +4,7 @@ and what it holds. Bytes may arrive in any split: an incomplete unit is NeedData
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from msecli.errors import ParseError
-from msecli.formats import Buffer, mpeg_audio
+from msecli.formats import Buffer, mpeg_audio, opus
 from msecli.formats.frames import FRAME_DTYPE, TrackInfo
 from msecli.formats.isobmff import boxes as iso_boxes
 from msecli.formats.isobmff import fragments
@@ -171,8 +172,9 @@ def _batches(frames: list[tuple[int, int, int, bool, int]], timescale: int) -> l
 class WebmParser(SegmentParser):
     """WebM byte stream format: init = EBML header + Segment header .. Tracks; media = one Cluster."""
 
-    def __init__(self) -> None:
+    def __init__(self, opus_packet_durations: bool = False) -> None:
         super().__init__()
+        self.opus_packet_durations = opus_packet_durations  # the chromium profile's switch
         self.scale = 1_000_000
         self.open_cluster: _OpenCluster | None = None  # an unknown-size Cluster being read block by block
         self.longest: dict[int, int] = {}  # per track, the longest frame duration seen (ticks)
@@ -255,9 +257,22 @@ class WebmParser(SegmentParser):
         seq = np.empty(len(times), np.int64)
         seq[np.argsort(times, kind="stable")] = np.arange(len(times))
         bounds = np.cumsum([0] + [len(t) for t in tables.values()])
-        batches = [FrameBatch(track, self.timescale, table, seq[bounds[i] : bounds[i + 1]])
+        batches = [self._batch(data, track, table, seq[bounds[i] : bounds[i + 1]])
                    for i, (track, table) in enumerate(tables.items())]  # fmt: skip
         return Media(end, batches)
+
+    def _batch(self, data: Buffer, track: int, table: np.ndarray, seq: np.ndarray) -> FrameBatch:
+        if not (self.opus_packet_durations and self.tracks[track].codecs == "opus" and len(table)):
+            return FrameBatch(track, self.timescale, table, seq)
+        # chromium: an Opus frame lasts what its packet decodes to (WebMClusterParser prefers the encoded duration
+        # to BlockDuration and DefaultDuration), on a grid fine enough for 2.5 ms.
+        durations_us = opus.packet_durations_us(data, table["offset"], table["size"])
+        timescale = math.lcm(self.timescale, opus.TICKS_PER_SECOND)
+        table = table.copy()
+        for name in ("pts", "dts", "duration"):
+            table[name] *= timescale // self.timescale
+        table["duration"] = np.where(durations_us >= 0, durations_us * timescale // 1_000_000, table["duration"])
+        return FrameBatch(track, timescale, table, seq)
 
     def _saw_duration(self, track: int, duration: int) -> None:
         self.longest[track] = max(self.longest.get(track, 0), duration)
@@ -366,7 +381,7 @@ def parser_for(mime_type: str, profile: Profile | None = None) -> SegmentParser:
     if essence in ("audio/aac", "audio/mpeg"):
         return MpegAudioParser(adts=essence == "audio/aac")
     if essence.endswith("/webm"):
-        return WebmParser()
+        return WebmParser(profile is not None and profile.webm_opus_packet_durations)
     if profile is None:
         return IsoBmffParser()
     return IsoBmffParser(profile.media_segment_starts_after_moof, profile.unknown_top_level_boxes_skipped)
