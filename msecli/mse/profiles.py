@@ -90,6 +90,10 @@ class Profile:
     # BlockDuration or DefaultDuration (WebMClusterParser prefers the encoded duration); spec: the container's
     # durations. Seen with msecli verify: a last 7 ms BlockDuration on a 20 ms packet ends the range 13 ms later.
     webm_opus_packet_durations: bool = False
+    # chromium: an append that grows the duration fires durationchange before the readyState events it causes
+    # (FrameProcessor updates the duration as it processes frames; readyState follows later, from the pipeline);
+    # spec: §7.3 raises readyState first, then runs the duration change. Seen with msecli verify.
+    duration_grows_before_ready_state: bool = False
 
     def merge_gap(self, track: TrackBuffer) -> Time:
         if self.merge_by_fudge_room:
@@ -116,5 +120,5 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, partial_audio_trimming=
                    paused_ready_state_holds=True, seek_lowers_ready_state=True,
                    end_of_stream_keeps_duration_when_empty=True, playback_rates=(Fraction(1, 16), Fraction(16)),
                    object_url_resolves_once=True, worker_termination_ends_playback=True,
-                   webm_opus_packet_durations=True)  # fmt: skip
+                   webm_opus_packet_durations=True, duration_grows_before_ready_state=True)  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

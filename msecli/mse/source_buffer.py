@@ -678,10 +678,13 @@ class SourceBuffer:
         """§7.3: the element's readyState may rise; the duration grows to the group end."""
         ms = self.media_source
         assert ms is not None
-        self.host.mirror(lambda element: element.media_source_changed())
+        if not self.profile.duration_grows_before_ready_state:
+            self.host.mirror(lambda element: element.media_source_changed())
         duration = ms.duration_value
         if duration is None or self.group_end_timestamp > duration:
             ms.duration_change(self.group_end_timestamp)
+        if self.profile.duration_grows_before_ready_state:
+            self.host.mirror(lambda element: element.media_source_changed())
 
     # §8 Removal and eviction
 
