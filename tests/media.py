@@ -201,3 +201,20 @@ def encode_tone(destination: Path, fmt: str, codec: str, seconds: float = 3.0, r
             frame.sample_rate, frame.pts = rate, start
             output.mux(stream.encode(frame))
         output.mux(stream.encode(None))
+
+
+def encode_scaled(source: Path, destination: Path, width: int, height: int) -> None:
+    """The source's video alone, scaled to width x height and encoded as H.264 High with a keyframe every 60 frames
+    and B-frames: the same frame times, another picture size (an ABR rendition of it)."""
+    with av.open(str(source)) as inp, av.open(str(destination), "w", format="mp4") as output:
+        video = inp.streams.video[0]
+        stream = output.add_stream("libx264", rate=video.average_rate,
+                                   options={"preset": "ultrafast", "profile": "high", "x264-params": "keyint=60:min-keyint=60:scenecut=0:bframes=2"})  # fmt: skip
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.time_base = video.time_base
+        for frame in inp.decode(video):
+            scaled = frame.reformat(width=width, height=height, format="yuv420p")
+            scaled.pts, scaled.time_base = frame.pts, frame.time_base
+            scaled.pict_type = av.video.frame.PictureType.NONE
+            output.mux(stream.encode(scaled))
+        output.mux(stream.encode(None))

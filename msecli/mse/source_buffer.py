@@ -426,6 +426,10 @@ class SourceBuffer:
             self.first_init_tracks = kinds
             self._track_id_map = {}
         self.pending_initialization_segment_for_change_type_flag = False  # 6
+        for track_id, info in segment.tracks.items():  # the picture size of the video frames that follow
+            buffer = self.track_buffers.get(self._track_id_map.get(track_id, track_id))
+            if buffer is not None and info.kind == "video":
+                buffer.coded_size = (info.width, info.height)
         video = next((t for t in segment.tracks.values() if t.kind == "video"), None)
         if active_track_flag:  # 7 (conditional, as in the 2016 REC)
             self.host.mirror(lambda element: element.new_initialization_segment(video))

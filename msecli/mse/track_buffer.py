@@ -121,7 +121,9 @@ class TrackBuffer:
             {"dts": np.int64, "pts": np.int64, "duration": np.int64, "key": np.bool_, "size": np.int64}
         )  # fmt: skip
     )
-    _presentation: _Store = field(default_factory=lambda: _Store({"pts": np.int64, "end": np.int64}))
+    _presentation: _Store = field(default_factory=lambda: _Store({"pts": np.int64, "end": np.int64, "shape": np.int64}))
+    coded_size: tuple[int, int] = (0, 0)  # video: the picture size of the init segment frames now come under
+    _shapes: set[int] = field(default_factory=set)  # every packed size stored so far
     _min_offset: int = 0  # bounds of PTS - DTS in ticks over the stored frames (B-frame reordering)
     _max_offset: int = 0
     _ranges: list[list[int]] | None = None  # ticks
@@ -193,6 +195,29 @@ class TrackBuffer:
         if bound == -INF:
             return 0
         return int(np.searchsorted(sorted_ticks, bound, side="left"))
+
+    def size_at(self, position: Time) -> tuple[int, int] | None:
+        """Video: the picture size of the frame on show at `position` (the last one presented at or before it)."""
+        shown = self._count_at_or_below(position)
+        return None if shown == 0 else _unpacked(int(self._presentation["shape"][shown - 1]))
+
+    def next_size_change(self, position: Time) -> Fraction | None:
+        """The presentation time of the first frame after `position` whose picture size differs from the one shown."""
+        if len(self._shapes) < 2:
+            return None
+        shown = self._count_at_or_below(position)
+        shapes = self._presentation["shape"]
+        if shown == 0:
+            return None
+        changes = np.flatnonzero(shapes[shown:] != shapes[shown - 1])
+        return self.time(self._presentation["pts"][shown + int(changes[0])]) if len(changes) else None
+
+    def _count_at_or_below(self, position: Time) -> int:
+        pts = self._presentation["pts"]
+        bound = floor_ticks(position, self.scale)
+        if bound == INF:
+            return len(pts)
+        return 0 if bound == -INF else int(np.searchsorted(pts, bound, side="right"))
 
     def has_pts_in(self, start: Time, end: Time) -> bool:
         pts = self._presentation["pts"]
@@ -378,7 +403,9 @@ class TrackBuffer:
         pts, ends = pts[order], ends[order]
         stored = self._presentation["pts"]
         positions = np.searchsorted(stored, pts, side="right") if len(stored) else np.zeros(len(pts), np.int64)
-        rows = {"pts": pts, "end": ends}
+        shape = _packed(self.coded_size)
+        self._shapes.add(shape)
+        rows = {"pts": pts, "end": ends, "shape": np.full(len(pts), shape, np.int64)}
         if positions[0] == positions[-1]:
             self._presentation.insert(int(positions[0]), rows)
         else:
@@ -503,6 +530,14 @@ def _merged(spans: list[list[int]], new: list[list[int]], gap: int) -> list[list
         else:
             out.append([start, end])
     return out
+
+
+def _packed(size: tuple[int, int]) -> int:
+    return size[0] << 24 | size[1]
+
+
+def _unpacked(shape: int) -> tuple[int, int]:
+    return shape >> 24, shape & 0xFFFFFF
 
 
 def _column(values: list[int]) -> np.ndarray:

@@ -197,7 +197,14 @@ class Element:
         delay = max(self._next_timeupdate - self.loop.now, Fraction(0))
         if self.playback_rate > 0:  # at rate 0 the position stays put: only timeupdates are due
             delay = min(delay, (self._stop_position() - self._position) / self.playback_rate)
+            resize_at = self._next_size_change()
+            if resize_at is not None:
+                delay = min(delay, (resize_at - self._position) / self.playback_rate)
         self._wake = self.loop.queue(self._on_wake, delay, background=True)
+
+    def _next_size_change(self) -> Fraction | None:
+        track = self.source.video_track() if self.source is not None else None
+        return track.next_size_change(self._position) if track is not None else None
 
     def _playing_at_the_end(self) -> bool:
         """Everything of potentially playing but the end: playing would reach the end right away."""
@@ -225,6 +232,7 @@ class Element:
     def _on_wake(self) -> None:
         self._wake = None
         self._settle()
+        self._show_frame_size()
         if self.loop.now >= self._next_timeupdate:
             self._next_timeupdate = self.loop.now + TIMEUPDATE_INTERVAL
             self._time_update()
@@ -475,12 +483,20 @@ class Element:
         self.monitor()
 
     def _set_size(self, video: Any) -> None:
-        if video is not None and video.width:
+        """The size HAVE_METADATA reports. Later init segments change nothing here: their size shows with their
+        frames (_show_frame_size)."""
+        if video is not None and video.width and self.ready_state == HMEReadyState.HAVE_NOTHING:
             self._metadata_size = (video.width, video.height)
-            if self.ready_state >= HMEReadyState.HAVE_METADATA and self._metadata_size != (self.video_width,
-                                                                                           self.video_height):
-                self.video_width, self.video_height = self._metadata_size
-                self.fire("resize")
+
+    def _show_frame_size(self) -> None:
+        """HTML: videoWidth and videoHeight are the size of the frame on show, and resize fires when it changes: a
+        new init segment's size shows once playback or a seek reaches its frames (Chromium: seen with msecli
+        verify, resize before seeked)."""
+        track = self.source.video_track() if self.source is not None else None
+        size = track.size_at(self._position) if track is not None else None
+        if size is not None and size[0] and size != (self.video_width, self.video_height):
+            self.video_width, self.video_height = size
+            self.fire("resize")
 
     def _reach_metadata(self) -> None:
         """Leaving HAVE_NOTHING: the duration and video size known so far become visible, in Chromium's order
@@ -561,6 +577,8 @@ class Element:
             self._time_update()
             self.fire("waiting")
             self._stall_started()
+        if new >= HMEReadyState.HAVE_CURRENT_DATA and (old < HMEReadyState.HAVE_CURRENT_DATA or self.seeking):
+            self._show_frame_size()  # a frame is shown again
         if self.seeking and new >= HMEReadyState.HAVE_CURRENT_DATA:
             self._finish_seek()
         if old == HMEReadyState.HAVE_NOTHING and new >= HMEReadyState.HAVE_METADATA:

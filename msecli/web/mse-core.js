@@ -79,10 +79,14 @@ class MseSide {
         return null;
       }
       case "append":
+        this.eventsBeforeUpdate = this.events.length;
         sb.appendBuffer(this.bytes(step));
         if (step.abortSync) sb.abort();
         return null;
-      case "remove": sb.remove(num(step.start), num(step.end)); return null;
+      case "remove":
+        this.eventsBeforeUpdate = this.events.length;
+        sb.remove(num(step.start), num(step.end));
+        return null;
       case "abort": sb.abort(); return null;
       case "set":
         for (const [name, value] of Object.entries(step)) {
@@ -131,10 +135,11 @@ class MseSide {
     }
   }
 
-  // Waits for updateend (or error) of the op's SourceBuffer; true when `error` fired.
+  // Waits for updateend (or error) of the op's SourceBuffer; true when `error` fired. In a worker the update may
+  // already be over when this request arrives (a fast append error): then the events since the op tell.
   async waitUpdate(id) {
     const sb = this.buffers[id];
-    if (!sb || !sb.updating) return false;
+    if (!sb || !sb.updating) return this.events.slice(this.eventsBeforeUpdate || 0).includes(id + ":error");
     return await new Promise((resolve) => {
       let errored = false;
       const onError = () => { errored = true; };
