@@ -260,7 +260,8 @@ def test_eviction_frees_front_gops_before_the_playhead_and_no_more(segmented):
         loop.run_until_idle()
     (buffer,) = sb.track_buffers.values()
     before = list(buffer.frames)
-    element.current_time = Fraction(5)
+    element.seek(Fraction(5))  # the playback position eviction must keep
+    loop.run_until_idle()
     new_data = (out / track["segments"][2]["file"]).read_bytes()
     need = buffer.bytes + len(new_data) - 110_000
     sb.append_buffer(new_data)  # would throw QuotaExceededError if eviction could not make room

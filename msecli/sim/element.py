@@ -123,12 +123,6 @@ class Element:
         self._current_time_cache = (now, self._position, self._anchor, self.playback_rate, value)
         return value
 
-    @current_time.setter
-    def current_time(self, value: Fraction) -> None:  # direct placement (duration clamping), not a seek
-        self._settle()
-        self._position = value
-        self._reschedule()
-
     @property
     def ended(self) -> bool:
         """HTML "ended playback", direction forwards: at the end of a known duration. Not while seeking: the
@@ -468,7 +462,8 @@ class Element:
         self._set_duration(new_duration)
         self.fire("durationchange")
         if new_duration != INF and self._position > new_duration:
-            self._position = Fraction(new_duration)
+            self.seek(new_duration)  # HTML: the position ends up past the end: seek to the end (mse-notes §2.3 step 6)
+            return
         self._reschedule()
 
     def new_initialization_segment(self, video: Any) -> None:
