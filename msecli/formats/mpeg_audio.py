@@ -97,3 +97,34 @@ def metadata_size(data: Buffer, offset: int = 0) -> int | None:
             return None
         return end + 4
     return 0
+
+
+def starts_with_sync(data: Buffer, adts: bool, offset: int = 0) -> bool:
+    """A frame sync at `offset`: 12 set bits for ADTS, 11 for MPEG audio (Chromium's start code masks)."""
+    if len(data) - offset < 2 or data[offset] != 0xFF:
+        return False
+    return data[offset + 1] & (0xF0 if adts else 0xE0) == (0xF0 if adts else 0xE0)
+
+
+def next_valid_start(data: Buffer, adts: bool) -> int | None:
+    """Where the frames resume after bytes that are no frame: the first 0xFF from which three valid frame headers
+    follow one another, each frame ending inside the data (Chromium's FindNextValidStartCode; Firefox does the
+    same). None: the data does not tell yet."""
+    raw = bytes(data)
+    header_size = 9 if adts else 4
+    start = 0
+    while (candidate := raw.find(b"\xff", start)) >= 0:
+        position = candidate
+        for _ in range(3):
+            if position + header_size > len(raw):
+                return None
+            try:
+                position += (adts_frame(raw, position) if adts else mpeg_frame(raw, position)).length
+            except (ParseError, IndexError):
+                break
+            if position >= len(raw):
+                return None
+        else:
+            return candidate
+        start = candidate + 1
+    return None

@@ -68,6 +68,9 @@ class SegmentParser:
     def reset(self) -> None:
         """Reset parser state (§5.5): forget any partly parsed segment."""
 
+    def begin_append(self) -> None:
+        """New bytes arrived (the buffer append algorithm is about to run the segment parser loop)."""
+
     def next(self, data: Buffer) -> Item:  # pragma: no cover - interface
         raise NotImplementedError
 
@@ -348,7 +351,10 @@ class MpegAudioParser(SegmentParser):
         super().__init__()
         self.adts = adts
         self.current: mpeg_audio.FrameHeader | None = None
-        self.samples = 0  # in the current sample rate
+        self.samples = 0  # in the current sample rate, since this append began
+
+    def begin_append(self) -> None:
+        self.samples = 0
 
     def next(self, data: Buffer) -> Item:
         skip = mpeg_audio.metadata_size(data)
@@ -358,6 +364,11 @@ class MpegAudioParser(SegmentParser):
             return Skip(skip) if skip <= len(data) else NeedData()
         if len(data) < (9 if self.adts else 4):
             return NeedData()
+        if not mpeg_audio.starts_with_sync(data, self.adts):
+            # Bytes that are no frame (say the rest of a frame whose start an earlier append cut off): skipped up to
+            # where frames resume, as Chromium and Firefox do; the byte stream format says nothing of them.
+            resume = mpeg_audio.next_valid_start(data, self.adts)
+            return NeedData() if resume is None else Skip(resume)
         header = mpeg_audio.adts_frame(data) if self.adts else mpeg_audio.mpeg_frame(data)
         if not header.same_config(self.current):
             if self.current is not None and self.current.sample_rate != header.sample_rate:
@@ -368,8 +379,9 @@ class MpegAudioParser(SegmentParser):
             return Init(0, InitSegment(self.tracks, None))
         if header.length > len(data):
             return NeedData("media")
-        # Times count the samples since the parser started (the spec's step 1 ignores them: this format
-        # generates timestamps); Chromium's microsecond durations are differences of these (AudioTimestampHelper).
+        # Times count the samples since this append began (the spec's step 1 ignores them: this format generates
+        # timestamps); Chromium's microsecond durations are differences of these (its AudioTimestampHelper starts
+        # again from 0 for each append's frames), so their truncation does not add up across appends.
         (batch,) = _batches([(1, self.samples, header.samples, True, header.length)], header.sample_rate)
         batch.cumulative = True
         self.samples += header.samples

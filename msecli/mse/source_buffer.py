@@ -188,6 +188,7 @@ class SourceBuffer:
 
     def buffer_append(self) -> None:
         """#sourcebuffer-buffer-append."""
+        self.parser.begin_append()
         if not self.segment_parser_loop():  # 1-2: aborted by an append error
             return
         self.updating = False  # 3

@@ -136,10 +136,14 @@ class MseSide {
   }
 
   // Waits for updateend (or error) of the op's SourceBuffer; true when `error` fired. In a worker the update may
-  // already be over when this request arrives (a fast append error): then the events since the op tell.
+  // already be over when this request arrives (a fast append error): then the events since the op tell, once the
+  // error and updateend tasks the append error algorithm queued have run.
   async waitUpdate(id) {
     const sb = this.buffers[id];
-    if (!sb || !sb.updating) return this.events.slice(this.eventsBeforeUpdate || 0).includes(id + ":error");
+    if (!sb || !sb.updating) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      return this.events.slice(this.eventsBeforeUpdate || 0).includes(id + ":error");
+    }
     return await new Promise((resolve) => {
       let errored = false;
       const onError = () => { errored = true; };
