@@ -42,10 +42,12 @@ def media(segmented, tmp_path_factory) -> dict[str, Path]:
     - aac-tone: audio/init.mp4, seg-00001 [-0.021333, 3.989333), seg-00002 [3.989333, 8), seg-00003 [8, 10);
     - h264-aac: video/ (keyframes every 2 s, [0,4) [4,8) [8,10)) and audio/ as above;
     - vp9-webm: the VP9 sample as WebM, video/ with [0,4) [4,8) [8,10);
-    - adts: tone.aac, the AAC sample's 470 frames as ADTS (no edit list: the priming frame is audio);
+    - adts: tone.aac, the AAC sample's 470 frames as ADTS (no edit list: the priming frame is audio), and audio/
+      as in aac-tone (for changeType between the two);
     - two-sizes: video/ as in h264-aac (640x360) and small/, the same video at 320x180 (an ABR rendition)."""
     adts = tmp_path_factory.mktemp("adts")
     remux([SAMPLES / "aac-tone.m4a"], adts / "tone.aac", "adts")
+    shutil.copytree(segmented(SAMPLES / "aac-tone.m4a") / "audio", adts / "audio")
     two_sizes = tmp_path_factory.mktemp("two-sizes")
     encode_scaled(SAMPLES / "h264-aac.mp4", two_sizes / "small.mp4", 320, 180)
     shutil.copytree(segmented(SAMPLES / "h264-aac.mp4") / "video", two_sizes / "video")

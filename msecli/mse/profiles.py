@@ -94,6 +94,11 @@ class Profile:
     # (FrameProcessor updates the duration as it processes frames; readyState follows later, from the pipeline);
     # spec: §7.3 raises readyState first, then runs the duration change. Seen with msecli verify.
     duration_grows_before_ready_state: bool = False
+    # chromium: in a generated-timestamps format (audio/aac, audio/mpeg), an append during which sequence mode
+    # re-anchored timestampOffset leaves that offset (for its frames timed from the append's start) instead of
+    # the end of the appended frames (SourceBufferState::OnNewBuffers skips its update when the frame processor
+    # changed the offset); spec: step 21 leaves the last frame's end. Seen with msecli verify.
+    generated_offset_kept_after_reanchor: bool = False
 
     def merge_gap(self, track: TrackBuffer) -> Time:
         if self.merge_by_fudge_room:
@@ -120,5 +125,6 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, partial_audio_trimming=
                    paused_ready_state_holds=True, seek_lowers_ready_state=True,
                    end_of_stream_keeps_duration_when_empty=True, playback_rates=(Fraction(1, 16), Fraction(16)),
                    object_url_resolves_once=True, worker_termination_ends_playback=True,
-                   webm_opus_packet_durations=True, duration_grows_before_ready_state=True)  # fmt: skip
+                   webm_opus_packet_durations=True, duration_grows_before_ready_state=True,
+                   generated_offset_kept_after_reanchor=True)  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

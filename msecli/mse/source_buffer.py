@@ -47,6 +47,8 @@ class SourceBuffer:
         # [[slots]] (§5.1)
         self.generate_timestamps_flag = types.generate_timestamps_flag(mime_type)
         self.mode = AppendMode.SEQUENCE if self.generate_timestamps_flag else AppendMode.SEGMENTS
+        self._generated_in_append = Fraction(0)  # generated frame time so far in this append (chromium's offset)
+        self._reanchored_offset: Fraction | None = None
         self.updating = False
         self.timestamp_offset: Fraction = Fraction(0)
         self.append_window_start: Fraction = Fraction(0)
@@ -189,7 +191,13 @@ class SourceBuffer:
     def buffer_append(self) -> None:
         """#sourcebuffer-buffer-append."""
         self.parser.begin_append()
-        if not self.segment_parser_loop():  # 1-2: aborted by an append error
+        self._generated_in_append, self._reanchored_offset = Fraction(0), None
+        parsed = self.segment_parser_loop()
+        if self.profile.generated_offset_kept_after_reanchor and self._reanchored_offset is not None:
+            # DEVIATION (chromium profile): the sequence-mode re-anchoring set timestampOffset during this append,
+            # so the generated-timestamps update (to the end of the appended frames) is skipped.
+            self.timestamp_offset = self._reanchored_offset
+        if not parsed:  # 1-2: aborted by an append error
             return
         self.updating = False  # 3
         self._pending = None
@@ -583,6 +591,8 @@ class SourceBuffer:
             # 3. Sequence mode with a group start timestamp: re-anchor the offset.
             if self.mode == AppendMode.SEQUENCE and self.group_start_timestamp is not None:
                 self.timestamp_offset = self.group_start_timestamp - pts
+                if self.generate_timestamps_flag:  # Chromium's offset: for frames timed from this append's start
+                    self._reanchored_offset = self.group_start_timestamp - self._generated_in_append
                 self.group_end_timestamp = self.group_start_timestamp
                 for track in self.track_buffers.values():
                     track.need_random_access_point_flag = True
@@ -655,6 +665,7 @@ class SourceBuffer:
             self.group_end_timestamp = frame_end_timestamp
         if self.generate_timestamps_flag:  # 21
             self.timestamp_offset = frame_end_timestamp
+            self._generated_in_append += frame_duration
 
     def _audio_splice(
         self, overlapped: CodedFrame, index: int, new_pts: Fraction
