@@ -289,7 +289,10 @@ def simulate(
         ContextName | None, typer.Option("--context", help="Where the MediaSource lives: worker (default) or window.")
     ] = None,
     media: Annotated[Path | None, typer.Option("--media", help="Directory a script's files are relative to.")] = None,
-    profile: Annotated[ProfileName, typer.Option("--profile", help="spec or chromium.")] = ProfileName.spec,
+    profile: Annotated[
+        ProfileName | None,
+        typer.Option("--profile", help="spec (default) or chromium; a script's \"profile\" key is the default for it."),
+    ] = None,
     clock: Annotated[
         Clock,
         typer.Option("--clock", help="virtual: as fast as possible, deterministic; realtime: paced to wall time."),
@@ -347,8 +350,12 @@ def simulate(
         from msecli.sim.scenario import load_script, run_script
         from msecli.ui.scenario_report import scenario_view
 
-        result = _run(lambda: run_script(load_script(script, media, context.value if context else None), profile.value,
-                                         latency=message_delay, realtime=clock == Clock.realtime))  # fmt: skip
+        loaded = _run(lambda: load_script(script, media, context.value if context else None))
+        profile_name = profile.value if profile else loaded.data.get("profile", ProfileName.spec.value)
+        if profile_name not in {p.value for p in ProfileName}:
+            _usage_error(f"{script}: profile must be spec or chromium, not {profile_name!r}")
+        result = _run(lambda: run_script(loaded, profile_name, latency=message_delay,
+                                         realtime=clock == Clock.realtime))  # fmt: skip
         if json_output:
             typer.echo(json.dumps(result))
         else:
@@ -368,7 +375,7 @@ def simulate(
 
         options.decode_table = _run(lambda: CostTable.load(decode_profile))
     show_live = live if live is not None else (sys.stdout.isatty() and not json_output)
-    result = _run(lambda: _simulate_path(path, profile.value, options, show_live, save_svg, decode_profile))
+    result = _run(lambda: _simulate_path(path, (profile or ProfileName.spec).value, options, show_live, save_svg, decode_profile))
     if json_output:
         typer.echo(json.dumps(result))
     elif not show_live:

@@ -41,6 +41,23 @@ def test_script_json_is_the_documented_shape_and_deterministic(audio_media):
     assert run_cli("simulate", "--script", SCENARIO, "--media", audio_media).returncode == 0  # the Rich table
 
 
+def test_a_scripts_profile_key_is_the_default_and_profile_overrides_it(audio_media, tmp_path):
+    keyed = tmp_path / "keyed.json"
+    keyed.write_text(json.dumps(dict(json.loads(SCENARIO.read_text()), profile="chromium")))
+    runs = {
+        "spec": run_cli("simulate", "--script", SCENARIO, "--media", audio_media, "--json"),
+        "chromium": run_cli("simulate", "--script", SCENARIO, "--media", audio_media, "--json", "--profile", "chromium"),
+        "keyed": run_cli("simulate", "--script", keyed, "--media", audio_media, "--json"),
+        "keyed, --profile spec": run_cli("simulate", "--script", keyed, "--media", audio_media, "--json", "--profile", "spec"),
+    }
+    assert all(run.returncode == 0 for run in runs.values())
+    assert runs["spec"].stdout != runs["chromium"].stdout  # the scenario is one where the profiles differ
+    assert runs["keyed"].stdout == runs["chromium"].stdout
+    assert runs["keyed, --profile spec"].stdout == runs["spec"].stdout
+    keyed.write_text(json.dumps(dict(json.loads(SCENARIO.read_text()), profile="firefox")))
+    assert_one_line_error(run_cli("simulate", "--script", keyed, "--media", audio_media), 2, r"profile must be spec or chromium")
+
+
 @pytest.mark.parametrize(
     "steps, pattern",
     [
