@@ -130,6 +130,42 @@ def test_playback_ends_at_a_microsecond_duration_whose_double_lies_above_it(segm
     assert summary["ended"] and summary["stallCount"] == 0 and summary["currentTime"] == 9.999999
 
 
+@pytest.mark.parametrize("context", ["worker", "window"])
+def test_a_seek_into_media_already_buffered_fetches_nothing_again(segmented, context):
+    """Chromium profile, 100 Mbit/s: everything is appended and endOfStream() called within a second; a seek at 1 s
+    to 3 finds every segment buffered, though each range ends a microsecond short of its segment's exact end
+    (times truncated to whole microseconds): nothing is fetched again, and playback ends at the end."""
+    out = segmented(SAMPLES / "h264-aac.mp4")
+    plan = plan_from_manifest(out)
+    options = WorkloadOptions(context=context, network=Network.constant(Fraction(100_000_000), LATENCY),
+                              seeks=[(Fraction(3), Fraction(1))])  # fmt: skip
+    summary = run_workload(plan, CHROMIUM, options)["summary"]
+    assert summary["bytesFetched"] == sum(t.init.size + sum(s.size for s in t.segments) for t in plan)
+    assert summary["ended"] and summary["stallCount"] == 0
+
+
+def test_the_player_ends_the_stream_again_after_it_reopens(segmented):
+    """100 Mbit/s: everything is appended and endOfStream() called within a second. At 5 s the page's worker removes
+    [0, 2) of both tracks (remove() reopens an ended MediaSource: sourceopen); at 9 s a seek back to 0.5 makes the
+    player fetch segment 1 again. Each time, once nothing is left to append, the player must call endOfStream()
+    again, or playback could never end."""
+    out = segmented(SAMPLES / "h264-aac.mp4")
+    options = WorkloadOptions(network=Network.constant(Fraction(100_000_000), LATENCY),
+                              seeks=[(Fraction(1, 2), Fraction(9))])  # fmt: skip
+
+    def remove_the_start(page: Page) -> None:
+        def remove() -> None:
+            for buffer in page.media_source.source_buffers:
+                buffer.remove(0, 2)
+
+        page.ms_context.loop.queue(remove, Fraction(5))
+
+    result = run_workload(plan_from_manifest(out), SPEC, options, remove_the_start)
+    states = [e["type"] for e in result["events"] if e["target"] == "ms" and e["type"] in ("sourceopen", "sourceended")]
+    assert states == ["sourceopen", "sourceended"] * 3
+    assert result["summary"]["ended"] and result["summary"]["currentTime"] == 10.0
+
+
 def test_two_virtual_clock_runs_print_identical_json(tmp_path):
     """Deterministic with decode costs from a table (--decode model) or none; --decode pyav measures."""
     args = ("simulate", SAMPLES / "h264-aac.mp4", "--json", "--bandwidth", "600kbps", "--seek", "7@2", "--decode")

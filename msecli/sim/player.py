@@ -23,6 +23,7 @@ from msecli.sim.network import Network
 from msecli.sim.page import Page
 
 EVICTION_MARGIN = Fraction(1)  # on QuotaExceededError, keep this much played media behind the playhead
+COVER_TOLERANCE = Fraction(1, 1000)  # a segment counts as buffered when its range ends this close to its end
 
 
 @dataclass
@@ -91,7 +92,6 @@ class WorkerPlayer:
         self.current_time = Fraction(0)  # as the Window last posted it
         self.fetching = False
         self.bytes_fetched = 0
-        self.ended_called = False
         self.quota_exceeded = 0  # QuotaExceededError answers from appendBuffer
         self.failure: str | None = None
         page.ms_context.listeners.append(self._on_event)
@@ -242,16 +242,17 @@ class WorkerPlayer:
             track.buffer.remove(0, float(cut))
 
     def _maybe_end_of_stream(self) -> None:
-        if self.ended_called or self.ms.ready_state != ReadyState.OPEN:
-            return
-        if all(t.done for t in self.tracks.values()):
-            self.ended_called = True
+        """endOfStream() once every segment is appended, and again after an append (a refetch after a seek)
+        reopened the MediaSource."""
+        if self.ms.ready_state == ReadyState.OPEN and all(t.done for t in self.tracks.values()):
             self.ms.end_of_stream()
 
 
 def _covers(buffered: Any, start: Fraction, end: Fraction) -> bool:
+    """Is the segment [start, end) buffered? To within COVER_TOLERANCE at its end: a browser's range can end a
+    microsecond or two short of the segment's exact end (Chromium truncates times to whole microseconds)."""
     span = buffered.range_containing(max(start, Fraction(0)))
-    return span is not None and span[1] >= end
+    return span is not None and span[1] >= end - COVER_TOLERANCE
 
 
 class MainApp:
