@@ -113,8 +113,8 @@ def _run_frames(run: Run | Node, tfhd: dict, info: TrackInfo, decode_time: int, 
         flags[0] = run.fields["first_sample_flags"]
     frames["key"] = (flags & NON_SYNC) == 0
     frames["duration"], frames["size"] = durations, sizes
-    # The edit list's media_time moves decode and presentation times alike (as FFmpeg and Chromium
-    # apply it), so a B-frame delay edit gives DTS from -delay and PTS from 0.
+    # The edit list's media_time moves decode and presentation times alike (as FFmpeg applies it), so a B-frame
+    # delay edit gives DTS from -delay and PTS from 0. (Chromium moves only PTS: README, differences not modelled.)
     ends = np.cumsum(durations)
     dts = ends - durations
     dts += decode_time - info.media_time
