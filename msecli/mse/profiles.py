@@ -99,6 +99,10 @@ class Profile:
     # the end of the appended frames (SourceBufferState::OnNewBuffers skips its update when the frame processor
     # changed the offset); spec: step 21 leaves the last frame's end. Seen with msecli verify.
     generated_offset_kept_after_reanchor: bool = False
+    # chromium: after a network or decode error the media pipeline is stopped: readyState no longer rises, so a
+    # later seek (which lowers it) never completes; spec: HTML says nothing of seeks after such an error, and the
+    # simulated element answers them from the buffered data. Seen with msecli verify (endOfStream('network')).
+    error_stops_pipeline: bool = False
 
     def merge_gap(self, track: TrackBuffer) -> Time:
         if self.merge_by_fudge_room:
@@ -126,5 +130,5 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, partial_audio_trimming=
                    end_of_stream_keeps_duration_when_empty=True, playback_rates=(Fraction(1, 16), Fraction(16)),
                    object_url_resolves_once=True, worker_termination_ends_playback=True,
                    webm_opus_packet_durations=True, duration_grows_before_ready_state=True,
-                   generated_offset_kept_after_reanchor=True)  # fmt: skip
+                   generated_offset_kept_after_reanchor=True, error_stops_pipeline=True)  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

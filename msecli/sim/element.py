@@ -58,8 +58,10 @@ class Element:
                  enough_ahead: Fraction = ENOUGH_AHEAD, start_tolerance: Fraction = Fraction(0),
                  hold_when_paused: bool = False, preroll: bool = False,
                  seek_lowers_ready_state: bool = False,
-                 playback_rates: tuple[Time, Time] = (Fraction(0), INF)) -> None:  # fmt: skip
+                 playback_rates: tuple[Time, Time] = (Fraction(0), INF),
+                 error_stops_pipeline: bool = False) -> None:  # fmt: skip
         self.loop = loop if loop is not None else EventLoop()
+        self.error_stops_pipeline = error_stops_pipeline
         self.playback_rates = playback_rates  # supported besides 0
         self.seek_lowers_ready_state = seek_lowers_ready_state
         self.preroll = preroll
@@ -153,8 +155,21 @@ class Element:
         self.duration, self._duration_exact = float(exact), exact
 
     def potentially_playing(self) -> bool:
-        return (not self.paused and not self.ended and self.error is None and not self.seeking
+        return (not self.paused and not self.ended and not self._stopped_due_to_errors() and not self.seeking
                 and self.ready_state >= HMEReadyState.HAVE_FUTURE_DATA)  # fmt: skip
+
+    def _stopped_due_to_errors(self) -> bool:
+        """HTML's "stopped due to errors": an error that keeps the position from playing. Chromium's reading
+        (HTMLMediaElement::StoppedDueToErrors): only when the position is not seekable; its stopped pipeline then
+        keeps the clock still anyway (_pipeline_stopped)."""
+        if self.error is None:
+            return False
+        if not self.error_stops_pipeline or self.source is None:
+            return True
+        return not self.source.seekable().contains(self._position)
+
+    def _pipeline_stopped(self) -> bool:
+        return self.error is not None and self.error_stops_pipeline
 
     def _settle(self) -> None:
         """Fold elapsed playback into _position, counting the video frames presented on the way."""
@@ -174,7 +189,7 @@ class Element:
         self._settle()
         self.loop.cancel(self._wake)
         self._wake = None
-        if not self.potentially_playing():
+        if not self.potentially_playing() or self._pipeline_stopped():
             self._anchor = None
             if self._playing_at_the_end():
                 self._reached_end()  # e.g. a seek to the end while playing: playback reaches it at once
@@ -540,6 +555,8 @@ class Element:
     def _ready_state_from_buffer(self) -> HMEReadyState:
         if self.source is None:
             return HMEReadyState.HAVE_METADATA
+        if self.error is not None and self.error_stops_pipeline:
+            return self.ready_state  # chromium: the stopped pipeline reports nothing new
         if self._decoder_blocked_until is not None:
             if self.loop.now < self._decoder_blocked_until:
                 return HMEReadyState.HAVE_CURRENT_DATA  # the decoder has not caught up yet
