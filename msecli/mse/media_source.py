@@ -73,7 +73,7 @@ class MediaSource:
         if any(sb.updating for sb in self.source_buffers):
             raise InvalidStateError("a SourceBuffer is updating")
         # 4. Run the duration change algorithm.
-        self.duration_change(from_idl_double(value))
+        self.duration_change(from_idl_double(value), by_page=True)
 
     # Methods
 
@@ -195,8 +195,8 @@ class MediaSource:
 
     # Algorithms
 
-    def duration_change(self, new_duration: Time) -> None:
-        """#duration-change-algorithm."""
+    def duration_change(self, new_duration: Time, by_page: bool = False) -> None:
+        """#duration-change-algorithm. `by_page`: run by the duration setter (Chromium tells its element at once)."""
         # 1. Same as the current duration: nothing to do.
         if self._duration == new_duration:
             return
@@ -212,7 +212,7 @@ class MediaSource:
         # 5. Store it.
         self._duration = new_duration
         # 6. Mirror: the element's duration and its duration-change steps.
-        self.host.mirror(lambda element: element.duration_changed(new_duration))
+        self.host.mirror(lambda element: element.duration_changed(new_duration, by_page))
 
     def end_of_stream_algorithm(self, error: str | None) -> None:
         """#end-of-stream-algorithm."""

@@ -103,6 +103,11 @@ class Profile:
     # later seek (which lowers it) never completes; spec: HTML says nothing of seeks after such an error, and the
     # simulated element answers them from the buffered data. Seen with msecli verify (endOfStream('network')).
     error_stops_pipeline: bool = False
+    # chromium: a duration the page sets before metadata (ms.duration = 5 right after sourceopen) shows on the
+    # element at once, with durationchange, and reaching HAVE_METADATA fires durationchange again even when the
+    # duration is the same; spec: HTML's duration reads NaN while no media data is available. Seen with msecli
+    # verify (chromium-duration-before-metadata).
+    duration_before_metadata: bool = False
 
     def merge_gap(self, track: TrackBuffer) -> Time:
         if self.merge_by_fudge_room:
@@ -130,5 +135,6 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, partial_audio_trimming=
                    end_of_stream_keeps_duration_when_empty=True, playback_rates=(Fraction(1, 16), Fraction(16)),
                    object_url_resolves_once=True, worker_termination_ends_playback=True,
                    webm_opus_packet_durations=True, duration_grows_before_ready_state=True,
-                   generated_offset_kept_after_reanchor=True, error_stops_pipeline=True)  # fmt: skip
+                   generated_offset_kept_after_reanchor=True, error_stops_pipeline=True,
+                   duration_before_metadata=True)  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

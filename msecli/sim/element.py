@@ -59,8 +59,9 @@ class Element:
                  hold_when_paused: bool = False, preroll: bool = False,
                  seek_lowers_ready_state: bool = False,
                  playback_rates: tuple[Time, Time] = (Fraction(0), INF),
-                 error_stops_pipeline: bool = False) -> None:  # fmt: skip
+                 error_stops_pipeline: bool = False, duration_before_metadata: bool = False) -> None:  # fmt: skip
         self.loop = loop if loop is not None else EventLoop()
+        self.duration_before_metadata = duration_before_metadata
         self.error_stops_pipeline = error_stops_pipeline
         self.playback_rates = playback_rates  # supported besides 0
         self.seek_lowers_ready_state = seek_lowers_ready_state
@@ -465,10 +466,13 @@ class Element:
 
     # Called by the core through mirror if necessary
 
-    def duration_changed(self, new_duration: Time) -> None:
+    def duration_changed(self, new_duration: Time, by_page: bool = False) -> None:
         value = float(new_duration)
         if self.ready_state == HMEReadyState.HAVE_NOTHING:
             self._metadata_duration = new_duration  # no media data yet: duration reads NaN until HAVE_METADATA
+            if self.duration_before_metadata and by_page and value != self.duration:
+                self._set_duration(new_duration)  # chromium: a duration the page sets shows at once
+                self.fire("durationchange")
             return
         if value == self.duration or (math.isnan(value) and math.isnan(self.duration)):
             self._duration_exact = new_duration
@@ -512,9 +516,9 @@ class Element:
         """Leaving HAVE_NOTHING: the duration and video size known so far become visible, in Chromium's order
         (durationchange, resize, then loadedmetadata; resize even with no video track)."""
         metadata = float(self._metadata_duration)
-        if not math.isnan(metadata) and metadata != self.duration:
+        if not math.isnan(metadata) and (metadata != self.duration or self.duration_before_metadata):
             self._set_duration(self._metadata_duration)
-            self.fire("durationchange")
+            self.fire("durationchange")  # chromium: fired here even when a duration set earlier already showed
         self.video_width, self.video_height = self._metadata_size
         self.fire("resize")
 

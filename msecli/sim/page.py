@@ -50,7 +50,8 @@ class Page:
         element = Element(self.window.loop, name, self.world.log, self.profile.enough_data_ahead,
                           self.profile.start_gap_tolerance, self.profile.paused_ready_state_holds,
                           self.profile.enough_data_is_preroll, self.profile.seek_lowers_ready_state,
-                          self.profile.playback_rates, self.profile.error_stops_pipeline)
+                          self.profile.playback_rates, self.profile.error_stops_pipeline,
+                          self.profile.duration_before_metadata)
         element.resolve = self.resolve
         return element
 
