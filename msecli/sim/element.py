@@ -452,6 +452,8 @@ class Element:
         self._metadata_size = (0, 0)
         self.error = None
         self._loaded_data = self._prerolled = self._pipeline_ended = False
+        # Media Playback Quality: the load algorithm resets the total and dropped video frame counts.
+        self.stats.total_video_frames = self.stats.dropped_video_frames = 0
         self.all_data = False
         self._reschedule()
 
