@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from msecli.mse.enums import HMEReadyState
 from msecli.mse.errors import IDLTypeError, NotSupportedError
+from msecli.mse.profiles import SPEC, Profile
 from msecli.sim.loop import EventLoop, Timer
 from msecli.timeline.ranges import EMPTY, TimeRanges
 from msecli.timeline.time import INF, Time, from_idl_double
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 
 NETWORK_EMPTY, NETWORK_IDLE, NETWORK_LOADING, NETWORK_NO_SOURCE = range(4)
 MEDIA_ERR_NETWORK, MEDIA_ERR_DECODE, MEDIA_ERR_SRC_NOT_SUPPORTED = 2, 3, 4
-ENOUGH_AHEAD = Fraction(3)  # seconds buffered ahead that count as "enough" (a UA heuristic, §10.3; per profile)
 TIMEUPDATE_INTERVAL = Fraction(1, 4)  # Chromium fires timeupdate every 250 ms while playing
 UNREPORTED = ("timeupdate", "progress", "suspend", "stalled")
 
@@ -55,20 +55,9 @@ class PlaybackStats:
 
 class Element:
     def __init__(self, loop: EventLoop | None = None, name: str = "video", log: EventLog | None = None,
-                 enough_ahead: Fraction = ENOUGH_AHEAD, start_tolerance: Fraction = Fraction(0),
-                 hold_when_paused: bool = False, preroll: bool = False,
-                 seek_lowers_ready_state: bool = False,
-                 playback_rates: tuple[Time, Time] = (Fraction(0), INF),
-                 error_stops_pipeline: bool = False, duration_before_metadata: bool = False) -> None:  # fmt: skip
+                 profile: Profile = SPEC) -> None:  # fmt: skip
         self.loop = loop if loop is not None else EventLoop()
-        self.duration_before_metadata = duration_before_metadata
-        self.error_stops_pipeline = error_stops_pipeline
-        self.playback_rates = playback_rates  # supported besides 0
-        self.seek_lowers_ready_state = seek_lowers_ready_state
-        self.preroll = preroll
-        self.hold_when_paused = hold_when_paused
-        self.enough_ahead = enough_ahead
-        self.start_tolerance = start_tolerance
+        self.profile = profile  # where the element departs from the letter of HTML and MSE (Chromium's switches)
         self.name = name
         self.log = log
         self.resolve: Callable[[Any], tuple[Source | None, str | None]] | None = None  # provider -> (source, failure)
@@ -135,11 +124,11 @@ class Element:
                 and self.current_time >= self._exact_duration())  # fmt: skip
 
     def _span_here(self, buffered: TimeRanges, position: Time) -> tuple[Time, Time] | None:
-        """The buffered range playback at `position` runs in. A first range beginning within `start_tolerance`
+        """The buffered range playback at `position` runs in. A first range beginning within the profile's `start_gap_tolerance`
         of 0 (strictly: a range at 1.0 does not, seen with msecli verify) counts as starting at 0 (Chromium's
         kSeekToStartFudgeRoom, 1 s): playback runs through that gap."""
         span = _span_at(buffered, position)
-        if span is None and buffered and 0 <= position < buffered.start(0) < self.start_tolerance:
+        if span is None and buffered and 0 <= position < buffered.start(0) < self.profile.start_gap_tolerance:
             return Fraction(0), buffered.end(0)
         return span
 
@@ -165,12 +154,12 @@ class Element:
         keeps the clock still anyway (_pipeline_stopped)."""
         if self.error is None:
             return False
-        if not self.error_stops_pipeline or self.source is None:
+        if not self.profile.error_stops_pipeline or self.source is None:
             return True
         return not self.source.seekable().contains(self._position)
 
     def _pipeline_stopped(self) -> bool:
-        return self.error is not None and self.error_stops_pipeline
+        return self.error is not None and self.profile.error_stops_pipeline
 
     def _settle(self) -> None:
         """Fold elapsed playback into _position, counting the video frames presented on the way."""
@@ -330,7 +319,7 @@ class Element:
         """The playbackRate setter (HTML): unsupported values throw; ratechange only when the value changes."""
         if not math.isfinite(rate):
             raise IDLTypeError(f"playbackRate is a double: {rate} is not finite")
-        low, high = self.playback_rates
+        low, high = self.profile.playback_rates
         if rate != 0 and not low <= rate <= high:
             raise NotSupportedError(f"the playback rate {rate} is not in the supported range")
         if Fraction(rate) == self.playback_rate:
@@ -371,7 +360,7 @@ class Element:
         if self.source is not None:
             self.source.time_update(self._position)
         buffered = self._buffered_at(self._position)
-        if (not buffered or self.seek_lowers_ready_state) and self.ready_state > HMEReadyState.HAVE_METADATA:
+        if (not buffered or self.profile.seek_lowers_ready_state) and self.ready_state > HMEReadyState.HAVE_METADATA:
             self.ready_state = HMEReadyState.HAVE_METADATA
             if was_playing:
                 self.fire("waiting")
@@ -472,7 +461,7 @@ class Element:
         value = float(new_duration)
         if self.ready_state == HMEReadyState.HAVE_NOTHING:
             self._metadata_duration = new_duration  # no media data yet: duration reads NaN until HAVE_METADATA
-            if self.duration_before_metadata and by_page and value != self.duration:
+            if self.profile.duration_before_metadata and by_page and value != self.duration:
                 self._set_duration(new_duration)  # chromium: a duration the page sets shows at once
                 self.fire("durationchange")
             return
@@ -518,7 +507,7 @@ class Element:
         """Leaving HAVE_NOTHING: the duration and video size known so far become visible, in Chromium's order
         (durationchange, resize, then loadedmetadata; resize even with no video track)."""
         metadata = float(self._metadata_duration)
-        if not math.isnan(metadata) and (metadata != self.duration or self.duration_before_metadata):
+        if not math.isnan(metadata) and (metadata != self.duration or self.profile.duration_before_metadata):
             self._set_duration(self._metadata_duration)
             self.fire("durationchange")  # chromium: fired here even when a duration set earlier already showed
         self.video_width, self.video_height = self._metadata_size
@@ -553,7 +542,7 @@ class Element:
             return
         self._settle()
         new = self._ready_state_from_buffer()
-        if self.hold_when_paused and self.paused and not self.seeking and new < self.ready_state:
+        if self.profile.paused_ready_state_holds and self.paused and not self.seeking and new < self.ready_state:
             new = self.ready_state  # chromium: the prerolled frame stays; nothing underflows while paused
         self._set_ready_state(new)
         self._reschedule()
@@ -561,7 +550,7 @@ class Element:
     def _ready_state_from_buffer(self) -> HMEReadyState:
         if self.source is None:
             return HMEReadyState.HAVE_METADATA
-        if self.error is not None and self.error_stops_pipeline:
+        if self.error is not None and self.profile.error_stops_pipeline:
             return self.ready_state  # chromium: the stopped pipeline reports nothing new
         if self._decoder_blocked_until is not None:
             if self.loop.now < self._decoder_blocked_until:
@@ -576,9 +565,9 @@ class Element:
         ahead = span[1] - position
         if ended and span[1] >= buffered.highest_end:
             return HMEReadyState.HAVE_ENOUGH_DATA
-        if ahead >= self.enough_ahead:
+        if ahead >= self.profile.enough_data_ahead:
             return HMEReadyState.HAVE_ENOUGH_DATA
-        if self.preroll and not self._prerolled:  # chromium: nothing before the renderers preroll (again after a seek)
+        if self.profile.enough_data_is_preroll and not self._prerolled:  # chromium: nothing before the renderers preroll (again after a seek)
             return HMEReadyState.HAVE_METADATA
         if ahead > 0:
             return HMEReadyState.HAVE_FUTURE_DATA

@@ -47,11 +47,7 @@ class Page:
         return self.ms_context.loop
 
     def new_element(self, name: str) -> Element:
-        element = Element(self.window.loop, name, self.world.log, self.profile.enough_data_ahead,
-                          self.profile.start_gap_tolerance, self.profile.paused_ready_state_holds,
-                          self.profile.enough_data_is_preroll, self.profile.seek_lowers_ready_state,
-                          self.profile.playback_rates, self.profile.error_stops_pipeline,
-                          self.profile.duration_before_metadata)
+        element = Element(self.window.loop, name, self.world.log, self.profile)
         element.resolve = self.resolve
         return element
 
