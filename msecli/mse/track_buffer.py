@@ -62,7 +62,8 @@ class _Store:
         if self._hi + count <= capacity:  # room at the end: shift the tail (nothing, when appending)
             at = self._lo + index
             for name, column in self._data.items():
-                column[at + count : self._hi + count] = column[at : self._hi]
+                if at < self._hi:
+                    column[at + count : self._hi + count] = column[at : self._hi]
                 column[at : at + count] = rows[name]
             self._hi += count
             return
@@ -353,8 +354,8 @@ class TrackBuffer:
         is the DTS of the frame stored before them in the same coded frame group, if any."""
         if not len(dts):
             return
-        zero = duration <= 0
-        if zero.any() and self.scale % 1_000_000:  # a zero duration still covers 1 µs in ranges
+        has_zero = duration.min() <= 0
+        if has_zero and self.scale % 1_000_000:  # a zero duration still covers 1 µs in ranges
             old = self.scale
             self.fit(ONE_MICROSECOND)
             dts, pts, duration = (scaled(a, self.scale // old) for a in (dts, pts, duration))
@@ -362,35 +363,45 @@ class TrackBuffer:
         if not self._decode.exact_objects and object in (dts.dtype, pts.dtype, duration.dtype):
             self._decode.to_objects()
             self._presentation.to_objects()
-        stored_dts = self._decode["dts"]
-        positions = np.searchsorted(stored_dts, dts, side="right") if len(stored_dts) else np.zeros(len(dts), np.int64)
         self._note_stats(previous_dts, dts, pts, duration)
         rows = {"dts": dts, "pts": pts, "duration": duration, "key": key, "size": size}
-        if positions[0] == positions[-1]:  # one block: at the end, or into one gap
-            self._decode.insert(int(positions[0]), rows)
-        else:
-            self._merge_into(self._decode, positions, rows)
-        ends = pts + np.where(zero, self.ticks(ONE_MICROSECOND), duration) if zero.any() else pts + duration
+        self._insert_sorted(self._decode, "dts", rows)
+        ends = pts + np.where(duration <= 0, self.ticks(ONE_MICROSECOND), duration) if has_zero else pts + duration
         self._store_presentation(pts, ends)
         self.bytes += int(size.sum())
         self.mutations += 1
+
+    def _insert_sorted(self, store: _Store, by: str, rows: dict[str, np.ndarray]) -> None:
+        """Rows (sorted by `by` among themselves) into a store sorted by `by`, each after the equal ones
+        already there. Appending after everything, what playback does, skips the search."""
+        stored, values = store[by], rows[by]
+        if not len(stored) or values.min() >= stored[-1]:
+            store.insert(len(stored), rows)
+            return
+        positions = np.searchsorted(stored, values, side="right")
+        if positions[0] == positions[-1]:  # one block, into one gap
+            store.insert(int(positions[0]), rows)
+        else:
+            self._merge_into(store, positions, rows)
 
     def _note_stats(self, previous_dts: int | None, dts: np.ndarray, pts: np.ndarray, duration: np.ndarray) -> None:
         """Largest duration; Chromium's largest inter-buffer distance (each frame's duration or, after the
         first frame of a coded frame group, its DTS step from the frame appended before it, if larger:
         SourceBufferStream::UpdateMaxInterbufferDistance); PTS - DTS bounds."""
-        steps = np.maximum(duration[1:], dts[1:] - dts[:-1]) if len(dts) > 1 else duration[:0]
-        largest = max(int(duration[0]), int(steps.max()) if len(steps) else 0)
+        longest = int(duration.max())
+        largest = max(longest, int(np.diff(dts).max())) if len(dts) > 1 else longest
         if previous_dts is not None:
             largest = max(largest, int(dts[0]) - previous_dts)
-        self.max_interbuffer_distance = max(self.max_interbuffer_distance, self.time(largest))
-        self.max_frame_duration = max(self.max_frame_duration, self.time(duration.max()))
+        if _above(largest, self.scale, self.max_interbuffer_distance):
+            self.max_interbuffer_distance = self.time(largest)
+        if _above(longest, self.scale, self.max_frame_duration):
+            self.max_frame_duration = self.time(longest)
         offsets = pts - dts
+        low, high = int(offsets.min()), int(offsets.max())
         if not len(self):
-            self._min_offset, self._max_offset = int(offsets.min()), int(offsets.max())
+            self._min_offset, self._max_offset = low, high
         else:
-            self._min_offset = min(self._min_offset, int(offsets.min()))
-            self._max_offset = max(self._max_offset, int(offsets.max()))
+            self._min_offset, self._max_offset = min(self._min_offset, low), max(self._max_offset, high)
 
     @staticmethod
     def _merge_into(store: _Store, positions: np.ndarray, rows: dict[str, np.ndarray]) -> None:
@@ -401,15 +412,9 @@ class TrackBuffer:
     def _store_presentation(self, pts: np.ndarray, ends: np.ndarray) -> None:
         order = np.argsort(pts, kind="stable")
         pts, ends = pts[order], ends[order]
-        stored = self._presentation["pts"]
-        positions = np.searchsorted(stored, pts, side="right") if len(stored) else np.zeros(len(pts), np.int64)
         shape = _packed(self.coded_size)
         self._shapes.add(shape)
-        rows = {"pts": pts, "end": ends, "shape": np.full(len(pts), shape, np.int64)}
-        if positions[0] == positions[-1]:
-            self._presentation.insert(int(positions[0]), rows)
-        else:
-            self._merge_into(self._presentation, positions, rows)
+        self._insert_sorted(self._presentation, "pts", {"pts": pts, "end": ends, "shape": np.full(len(pts), shape, np.int64)})
         if self._ranges is not None:
             self._ranges = _merged(self._ranges, _spans(pts, ends, self._gap_ticks()), self._gap_ticks())
 
@@ -509,6 +514,8 @@ def _spans(pts: np.ndarray, ends: np.ndarray, gap: int) -> list[list[int]]:
         return []
     reach = np.maximum.accumulate(ends)
     breaks = np.flatnonzero(pts[1:] - reach[:-1] >= gap) + 1
+    if not len(breaks):  # one span: what a segment of contiguous frames gives
+        return [[int(pts[0]), int(reach[-1])]]
     starts = pts[np.concatenate(([0], breaks))]
     stops = reach[np.concatenate((breaks - 1, [len(pts) - 1]))]
     return [[int(s), int(e)] for s, e in zip(starts.tolist(), stops.tolist())]
@@ -530,6 +537,11 @@ def _merged(spans: list[list[int]], new: list[list[int]], gap: int) -> list[list
         else:
             out.append([start, end])
     return out
+
+
+def _above(ticks: int, scale: int, value: Fraction) -> bool:
+    """ticks / scale > value, in integers."""
+    return ticks * value.denominator > value.numerator * scale
 
 
 def _packed(size: tuple[int, int]) -> int:
