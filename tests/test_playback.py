@@ -207,3 +207,36 @@ def test_a_segment_larger_than_the_quota_is_reported(segmented):
         summary["failure"] == "QuotaExceededError on an empty SourceBuffer (video): a segment is larger than its quota"
     )
     assert summary["startupDelay"] is None
+
+
+REMOVE_UNDER_THE_PLAYHEAD = {
+    "name": "remove-under-the-playing-playhead", "context": "window",
+    "steps": [
+        {"op": "addSourceBuffer", "id": "v", "type": 'video/mp4; codecs="avc1.64001e"'},
+        {"op": "append", "sb": "v", "file": "video/init.mp4"},
+        {"op": "append", "sb": "v", "file": "video/seg-00001.m4s"},
+        {"op": "append", "sb": "v", "file": "video/seg-00002.m4s"},
+        {"op": "element", "call": "play"},
+        {"op": "wait", "ms": 1000},
+        {"op": "remove", "sb": "v", "start": 0, "end": 2},
+        {"op": "append", "sb": "v", "file": "video/seg-00001.m4s"},
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("profile, lowered_to", [("spec", 1), ("chromium", 2)])
+def test_remove_under_the_playing_playhead_stalls_at_the_profiles_ready_state(media, tmp_path, profile, lowered_to):
+    """spec: SourceBuffer monitoring (§10.3) with the position no longer buffered gives HAVE_METADATA. chromium
+    (msecli verify, Chromium 156): the renderer's underflow gives HAVE_CURRENT_DATA, with waiting, once the few frames
+    it had decoded have played (about 0.1 s later there, at once here: README, differences); the covering append
+    then fires canplay, playing, canplaythrough in both."""
+    from msecli.sim.scenario import load_script, run_script
+
+    path = tmp_path / "script.json"
+    path.write_text(json.dumps(REMOVE_UNDER_THE_PLAYHEAD))
+    steps = run_script(load_script(path, media["h264-aac"]), profile)["steps"]
+    removed, appended = steps[6], steps[7]
+    assert removed["element"]["buffered"] == [[2.0, 7.999999 if profile == "chromium" else 8.0]]
+    assert (removed["element"]["readyState"], removed["elementEvents"]) == (lowered_to, ["waiting"])
+    assert removed["element"]["currentTime"] == 1.0
+    assert (appended["element"]["readyState"], appended["elementEvents"]) == (4, ["canplay", "playing", "canplaythrough"])

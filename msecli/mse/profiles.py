@@ -108,6 +108,17 @@ class Profile:
     # duration is the same; spec: HTML's duration reads NaN while no media data is available. Seen with msecli
     # verify (chromium-duration-before-metadata).
     duration_before_metadata: bool = False
+    # chromium: running out of data while playing lowers readyState only to HAVE_CURRENT_DATA, with waiting
+    # (WebMediaPlayerImpl answers its renderer's BUFFERING_HAVE_NOTHING so: the frame on show stays); only a seek
+    # lowers it further. spec: SourceBuffer monitoring lowers it to HAVE_METADATA when the position is no longer
+    # buffered (remove() under a playing playhead). Seen with msecli verify.
+    underflow_keeps_current_data: bool = False
+    # chromium: with audio and video, video running out while the audio plays on is reported only if it lasts
+    # this long (RendererImpl's video_underflow_threshold_, kDefaultVideoUnderflowThresholdMs = 3000): playback
+    # runs on over the audio, through a hole in the video, then stalls (HAVE_CURRENT_DATA, waiting). The video
+    # stream waits where it ran out: only data from there on resumes it, not data appended further ahead.
+    # spec: None, playback runs only over the intersection of the buffered ranges. Seen with msecli verify.
+    video_underflow_threshold: Fraction | None = None
 
     def merge_gap(self, track: TrackBuffer) -> Time:
         if self.merge_by_fudge_room:
@@ -136,5 +147,6 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, partial_audio_trimming=
                    object_url_resolves_once=True, worker_termination_ends_playback=True,
                    webm_opus_packet_durations=True, duration_grows_before_ready_state=True,
                    generated_offset_kept_after_reanchor=True, error_stops_pipeline=True,
-                   duration_before_metadata=True)  # fmt: skip
+                   duration_before_metadata=True, underflow_keeps_current_data=True,
+                   video_underflow_threshold=Fraction(3))  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

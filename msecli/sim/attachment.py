@@ -120,6 +120,9 @@ class WindowAttachment(Attachment):
 
     playable = buffered
 
+    def streams(self) -> tuple[TimeRanges, TimeRanges] | None:
+        return self.media_source.stream_ranges() if self.media_source is not None else None
+
     def seekable(self) -> TimeRanges:
         return self.media_source.seekable() if self.media_source is not None else EMPTY
 
@@ -141,6 +144,7 @@ class Snapshot:
     duration: Time | None
     live_seekable_range: tuple[Time, Time] | None
     ended: bool
+    streams: tuple[TimeRanges, TimeRanges] | None = None  # only for a profile whose element reads them
 
 
 class WorkerAttachment(Attachment):
@@ -192,7 +196,8 @@ class WorkerAttachment(Attachment):
             return  # nothing the snapshot depends on changed: skip recomputing buffered
         self._posted_inputs = inputs
         snapshot = Snapshot(ms.buffered(), ms.duration_value if ms.ready_state != ReadyState.CLOSED else None,
-                            ms.live_seekable_range, ms.ready_state == ReadyState.ENDED)  # fmt: skip
+                            ms.live_seekable_range, ms.ready_state == ReadyState.ENDED,
+                            ms.stream_ranges() if ms.profile.video_underflow_threshold is not None else None)  # fmt: skip
         if snapshot != self._posted:
             self._posted = snapshot
             self._to_window(lambda: self._receive(snapshot))
@@ -219,6 +224,9 @@ class WorkerAttachment(Attachment):
 
     def buffered(self) -> TimeRanges:
         return EMPTY if self.worker_destroyed else self._main.buffered
+
+    def streams(self) -> tuple[TimeRanges, TimeRanges] | None:
+        return None if self.worker_destroyed else self._main.streams
 
     def playable(self) -> TimeRanges:
         return self._pipeline

@@ -37,6 +37,7 @@ class Source(Protocol):
     def detach(self) -> None: ...
     def buffered(self) -> TimeRanges: ...
     def playable(self) -> TimeRanges: ...
+    def streams(self) -> tuple[TimeRanges, TimeRanges] | None: ...
     def seekable(self) -> TimeRanges: ...
     def media_source_ended(self) -> bool: ...
     def time_update(self, time: Fraction) -> None: ...
@@ -86,6 +87,8 @@ class Element:
         self._prerolled = False  # chromium: the renderers have prerolled since the load or the last seek
         self._default_start = Fraction(0)  # currentTime set before HAVE_METADATA
         self._pipeline_ended = False  # chromium: the worker feeding the pipeline is gone; playing ends it
+        self._video_ran_out_at: Fraction | None = None  # chromium: where the video stream waits while audio plays
+        self._video_underflow_due: Fraction | None = None  # chromium: when that underflow is reported (None: it was)
         self._position = Fraction(0)  # the official playback position when _anchor is None
         self._anchor: Fraction | None = None  # simulated time at which playback last resumed from _position
         self._wake: Timer | None = None
@@ -220,13 +223,55 @@ class Element:
             stops.append(self._exact_duration())
         if self.stop_at is not None and self.stop_at > self._position:
             stops.append(self.stop_at)
+        if self._video_underflow_due is not None and self.playback_rate > 0:
+            stops.append(self._position + (self._video_underflow_due - self.loop.now) * self.playback_rate)
         stop = min(stops, default=self._position)
         return Fraction(stop) if stop != INF else self._position
 
     def _playable_span(self) -> tuple[Time, Time] | None:
         if self.source is None:
             return None
+        if self._video_waits():
+            return self._audio_span() if self._video_underflow_due is not None else (self._position, self._position)
         return self._span_here(self.source.playable(), self._position)
+
+    # chromium: a video underflow deferred while the audio plays on (RendererImpl::OnBufferingStateChange)
+
+    def _note_video_underflow(self) -> None:
+        """Playing, where the audio goes on and the video has run out: the renderer defers reporting the video's
+        underflow for the profile's threshold, and the clock runs on over the audio meanwhile."""
+        threshold = self.profile.video_underflow_threshold
+        if threshold is None or self._video_ran_out_at is not None or not self.potentially_playing():
+            return
+        streams = self.source.streams() if self.source is not None else None
+        if streams is None:
+            return
+        audio, video = (self._span_here(ranges, self._position) for ranges in streams)
+        if audio is None or audio[1] <= self._position or (video is not None and video[1] > self._position):
+            return
+        self._video_ran_out_at = self._position
+        self._video_underflow_due = self.loop.now + threshold
+
+    def _video_waits(self) -> bool:
+        """Is the video stream still waiting where it ran out? It stops once its data is back from there to past
+        the position. The underflow is reported (the deferral ends) at the threshold, or at once if the audio
+        runs out too."""
+        if self._video_ran_out_at is None:
+            return False
+        streams = self.source.streams() if self.source is not None else None
+        back = streams is not None and _span_at(streams[1], self._video_ran_out_at)
+        if streams is None or (back and back[1] > self._position):
+            self._video_ran_out_at = self._video_underflow_due = None
+            return False
+        if self._video_underflow_due is not None:
+            audio = self._audio_span()
+            if self.loop.now >= self._video_underflow_due or audio is None or audio[1] <= self._position:
+                self._video_underflow_due = None
+        return True
+
+    def _audio_span(self) -> tuple[Time, Time] | None:
+        streams = self.source.streams() if self.source is not None else None
+        return self._span_here(streams[0], self._position) if streams is not None else None
 
     def _on_wake(self) -> None:
         self._wake = None
@@ -353,6 +398,7 @@ class Element:
         was_playing = self.potentially_playing()
         self.seeking = True
         self._prerolled = False  # the decoders and renderers are flushed
+        self._video_ran_out_at = self._video_underflow_due = None
         self._position = Fraction(target)
         self._anchor = None
         self._restart_decoder()  # decoding starts over from the RAP before the target, from now
@@ -441,6 +487,7 @@ class Element:
         self._metadata_size = (0, 0)
         self.error = None
         self._loaded_data = self._prerolled = self._pipeline_ended = False
+        self._video_ran_out_at = self._video_underflow_due = None
         # Media Playback Quality: the load algorithm resets the total and dropped video frame counts.
         self.stats.total_video_frames = self.stats.dropped_video_frames = 0
         self.all_data = False
@@ -541,9 +588,12 @@ class Element:
         if self.ready_state == HMEReadyState.HAVE_NOTHING:
             return
         self._settle()
+        self._note_video_underflow()
         new = self._ready_state_from_buffer()
         if self.profile.paused_ready_state_holds and self.paused and not self.seeking and new < self.ready_state:
             new = self.ready_state  # chromium: the prerolled frame stays; nothing underflows while paused
+        if self.profile.underflow_keeps_current_data and not self.seeking and self.ready_state >= HMEReadyState.HAVE_CURRENT_DATA:
+            new = max(new, HMEReadyState.HAVE_CURRENT_DATA)  # chromium: the frame on show stays
         self._set_ready_state(new)
         self._reschedule()
 
@@ -558,7 +608,9 @@ class Element:
             self._decoder_blocked_until = None
         buffered = self.source.playable()
         position = self._position
-        span = self._span_here(buffered, position)
+        if self._video_waits() and self._video_underflow_due is None:
+            return HMEReadyState.HAVE_CURRENT_DATA  # chromium: the video's underflow is reported
+        span = self._audio_span() if self._video_waits() else self._span_here(buffered, position)
         if span is None:
             return HMEReadyState.HAVE_METADATA
         ended = self.source.media_source_ended()
