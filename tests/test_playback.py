@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -240,3 +241,24 @@ def test_remove_under_the_playing_playhead_stalls_at_the_profiles_ready_state(me
     assert (removed["element"]["readyState"], removed["elementEvents"]) == (lowered_to, ["waiting"])
     assert removed["element"]["currentTime"] == 1.0
     assert (appended["element"]["readyState"], appended["elementEvents"]) == (4, ["canplay", "playing", "canplaythrough"])
+
+
+def test_chromium_video_waiting_in_a_hole_presents_nothing_and_drops_what_comes_late(media, tmp_path):
+    """Chromium 156 (msecli verify on these steps): totalVideoFrames does not grow while playback runs through the
+    hole on the audio, nor while stalled after the 3 s deferral; once the hole is filled, the video resumes at the
+    first keyframe at or after where it ran out (2.0: keyframes every 2 s), and the frames from there to the
+    position are decoded late and dropped. Expected values by hand: 30 fps, the video ran out at 0.999999 (30
+    frames shown) and playback stalled at 3.999999, so [2.0, 3.999999) holds 60 late frames; then 2 s more shown."""
+    from msecli.sim.scenario import load_script, run_script
+
+    path = Path(__file__).parent / "scenarios" / "chromium-plays-through-a-video-hole-under-audio.json"
+    script = json.loads(path.read_text())
+    steps = script["steps"]
+    quality = {"op": "playbackQuality"}
+    script["steps"] = steps[:10] + [quality, steps[10], quality, steps[11], quality, steps[12], quality]
+    del script["expect"]
+    scratch = tmp_path / "hole-quality.json"
+    scratch.write_text(json.dumps(script))
+    records = run_script(load_script(scratch, media["h264-aac"]), "chromium")["steps"]
+    counts = [(r["value"]["totalVideoFrames"], r["value"]["droppedVideoFrames"]) for r in records if r["op"] == "playbackQuality"]
+    assert counts == [(30, 0), (30, 0), (90, 60), (150, 60)]

@@ -168,7 +168,8 @@ class Element:
         """Fold elapsed playback into _position, counting the video frames presented on the way."""
         if self._anchor is not None:
             now_position = self.current_time
-            if self.source is not None and now_position > self._position:
+            # While the video waits where it ran out (chromium), no frame of it is presented.
+            if self.source is not None and now_position > self._position and self._video_ran_out_at is None:
                 self.stats.total_video_frames += self.source.video_frames_between(self._position, now_position)
                 if self.decoder is not None:
                     self.stats.dropped_video_frames += self.decoder.dropped_between(
@@ -261,6 +262,8 @@ class Element:
         streams = self.source.streams() if self.source is not None else None
         back = streams is not None and _span_at(streams[1], self._video_ran_out_at)
         if streams is None or (back and back[1] > self._position):
+            if back and self.source is not None:
+                self._drop_late_video(self._video_ran_out_at)
             self._video_ran_out_at = self._video_underflow_due = None
             return False
         if self._video_underflow_due is not None:
@@ -268,6 +271,17 @@ class Element:
             if self.loop.now >= self._video_underflow_due or audio is None or audio[1] <= self._position:
                 self._video_underflow_due = None
         return True
+
+    def _drop_late_video(self, ran_out_at: Fraction) -> None:
+        """The video resumes decoding at the first keyframe at or after where it ran out (the frames after it may
+        have been replaced), and every frame from there to the position comes too late: dropped (seen with msecli
+        verify: droppedVideoFrames grows by about that many)."""
+        track = self.source.video_track() if self.source is not None else None
+        resume = track.first_random_access_point_at_or_after(ran_out_at) if track is not None else None
+        if resume is not None and resume < self._position:
+            late = self.source.video_frames_between(resume, self._position)  # type: ignore[union-attr]
+            self.stats.total_video_frames += late
+            self.stats.dropped_video_frames += late
 
     def _audio_span(self) -> tuple[Time, Time] | None:
         streams = self.source.streams() if self.source is not None else None
