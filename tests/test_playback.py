@@ -262,3 +262,23 @@ def test_chromium_video_waiting_in_a_hole_presents_nothing_and_drops_what_comes_
     records = run_script(load_script(scratch, media["h264-aac"]), "chromium")["steps"]
     counts = [(r["value"]["totalVideoFrames"], r["value"]["droppedVideoFrames"]) for r in records if r["op"] == "playbackQuality"]
     assert counts == [(30, 0), (30, 0), (90, 60), (150, 60)]
+
+
+def test_chromium_deferred_video_underflow_is_reported_while_paused(media, tmp_path):
+    """Chromium 156 (msecli verify on these steps): paused in the video hole with the deferral running, readyState
+    falls to HAVE_CURRENT_DATA when the 3 s are up, with no event (paused); play() then fires play and waiting, and
+    a seek into the hole never completes (the video has nothing there)."""
+    from msecli.sim.scenario import load_script, run_script
+
+    path = Path(__file__).parent / "scenarios" / "chromium-plays-through-a-video-hole-under-audio.json"
+    script = json.loads(path.read_text())
+    script["steps"] = script["steps"][:10] + [{"op": "wait", "ms": 3500}, {"op": "play", "until": 3, "timeout": 2},
+                                              {"op": "seek", "time": 1.2}]  # fmt: skip
+    del script["expect"]
+    scratch = tmp_path / "paused-in-hole.json"
+    scratch.write_text(json.dumps(script))
+    records = run_script(load_script(scratch, media["h264-aac"]), "chromium")["steps"][9:]
+    seen = [(r["ok"], r["element"]["readyState"], r["elementEvents"]) for r in records]
+    assert seen == [(True, 4, ["play", "playing", "pause"]), (True, 2, []), (False, 2, ["play", "waiting", "pause"]),
+                    (False, 1, ["seeking"])]  # fmt: skip
+    assert records[1]["element"]["currentTime"] == 1.5

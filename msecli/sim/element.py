@@ -89,6 +89,7 @@ class Element:
         self._pipeline_ended = False  # chromium: the worker feeding the pipeline is gone; playing ends it
         self._video_ran_out_at: Fraction | None = None  # chromium: where the video stream waits while audio plays
         self._video_underflow_due: Fraction | None = None  # chromium: when that underflow is reported (None: it was)
+        self._video_underflow_timer: Timer | None = None  # reports it then, playing or paused
         self._position = Fraction(0)  # the official playback position when _anchor is None
         self._anchor: Fraction | None = None  # simulated time at which playback last resumed from _position
         self._wake: Timer | None = None
@@ -252,6 +253,7 @@ class Element:
             return
         self._video_ran_out_at = self._position
         self._video_underflow_due = self.loop.now + threshold
+        self._video_underflow_timer = self.loop.queue(self.monitor, threshold, background=True)
 
     def _video_waits(self) -> bool:
         """Is the video stream still waiting where it ran out? It stops once its data is back from there to past
@@ -264,13 +266,20 @@ class Element:
         if streams is None or (back and back[1] > self._position):
             if back and self.source is not None:
                 self._drop_late_video(self._video_ran_out_at)
-            self._video_ran_out_at = self._video_underflow_due = None
+            self._stop_waiting_for_video()
             return False
         if self._video_underflow_due is not None:
             audio = self._audio_span()
             if self.loop.now >= self._video_underflow_due or audio is None or audio[1] <= self._position:
                 self._video_underflow_due = None
         return True
+
+    def _stop_waiting_for_video(self) -> None:
+        self.loop.cancel(self._video_underflow_timer)
+        self._video_ran_out_at = self._video_underflow_due = self._video_underflow_timer = None
+
+    def _video_underflow_reported(self) -> bool:
+        return self._video_waits() and self._video_underflow_due is None
 
     def _drop_late_video(self, ran_out_at: Fraction) -> None:
         """The video resumes decoding at the first keyframe at or after where it ran out (the frames after it may
@@ -412,7 +421,7 @@ class Element:
         was_playing = self.potentially_playing()
         self.seeking = True
         self._prerolled = False  # the decoders and renderers are flushed
-        self._video_ran_out_at = self._video_underflow_due = None
+        self._stop_waiting_for_video()
         self._position = Fraction(target)
         self._anchor = None
         self._restart_decoder()  # decoding starts over from the RAP before the target, from now
@@ -501,7 +510,7 @@ class Element:
         self._metadata_size = (0, 0)
         self.error = None
         self._loaded_data = self._prerolled = self._pipeline_ended = False
-        self._video_ran_out_at = self._video_underflow_due = None
+        self._stop_waiting_for_video()
         # Media Playback Quality: the load algorithm resets the total and dropped video frame counts.
         self.stats.total_video_frames = self.stats.dropped_video_frames = 0
         self.all_data = False
@@ -604,8 +613,9 @@ class Element:
         self._settle()
         self._note_video_underflow()
         new = self._ready_state_from_buffer()
-        if self.profile.paused_ready_state_holds and self.paused and not self.seeking and new < self.ready_state:
-            new = self.ready_state  # chromium: the prerolled frame stays; nothing underflows while paused
+        held = self.paused and not self.seeking and not self._video_underflow_reported()
+        if self.profile.paused_ready_state_holds and held and new < self.ready_state:
+            new = self.ready_state  # chromium: the prerolled frame stays; only a deferred video underflow comes
         if self.profile.underflow_keeps_current_data and not self.seeking and self.ready_state >= HMEReadyState.HAVE_CURRENT_DATA:
             new = max(new, HMEReadyState.HAVE_CURRENT_DATA)  # chromium: the frame on show stays
         self._set_ready_state(new)
@@ -622,7 +632,7 @@ class Element:
             self._decoder_blocked_until = None
         buffered = self.source.playable()
         position = self._position
-        if self._video_waits() and self._video_underflow_due is None:
+        if self._video_underflow_reported():
             return HMEReadyState.HAVE_CURRENT_DATA  # chromium: the video's underflow is reported
         span = self._audio_span() if self._video_waits() else self._span_here(buffered, position)
         if span is None:
