@@ -268,13 +268,29 @@ def bench_append() -> list[str]:
     elapsed, frames = min(_append_all(tracks) for _ in range(5))
     gbps, rate = total_bytes / elapsed / 1e9, frames / elapsed / 1e6
     count, per_frame_rate = _one_segment_append_rate(segments)
+    floor = min(_append_floor(tracks) for _ in range(5))
     return [
         f"append path: {appends} media segments ({total_bytes / 1e6:.0f} MB, {frames} frames) through appendBuffer, "
         f"best of 5: {elapsed:.3f} s = {gbps:.2f} GB/s (target >= 1) {'OK' if gbps >= 1 else 'MISSED'}, "
         f"{rate:.2f} M frames/s (target >= 2) {'OK' if rate >= 2 else 'MISSED'}",
         f"  = {elapsed / appends * 1e6:.0f} us per appendBuffer of about {frames / appends:.0f} frames, almost all of it "
         f"per append, not per frame: one segment of {count / 1e6:.0f} M frames appends at {per_frame_rate:.1f} M frames/s",
+        f"  floor (bench/append_floor.py: only the struct and numpy work an append cannot avoid; no events, tasks, "
+        f"Fractions, ranges or element), best of 5: {floor / appends * 1e6:.0f} us per append = "
+        f"{frames / floor / 1e6:.1f} M frames/s; the append path is {elapsed / floor:.1f}x that, and the target leaves "
+        f"{(frames / 2e6 - floor) / appends * 1e6:.0f} us per append above it",
     ]
+
+
+def _append_floor(tracks: list[tuple[str, bytes, list[bytes]]]) -> float:
+    from bench.append_floor import FloorTrack
+
+    started = time.perf_counter()
+    for _, _, media in tracks:
+        track = FloorTrack(len(media) * 1024)  # room for up to 1024 frames a segment
+        for segment in media:
+            track.append(segment)
+    return time.perf_counter() - started
 
 
 def _append_all(tracks: list[tuple[str, bytes, list[bytes]]]) -> tuple[float, int]:
