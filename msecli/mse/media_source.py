@@ -279,26 +279,24 @@ class MediaSource:
             intersection = intersection.intersection(r)
         return intersection
 
-    def stream_ranges(self) -> tuple[TimeRanges, TimeRanges] | None:
-        """(audio, video): the buffered ranges of the media pipeline's two streams (Chromium's demuxer streams),
-        each the intersection over its active track buffers with the "ended" rule of §9.2; None unless there
-        are both."""
+    def streams(self) -> dict[str, tuple[TimeRanges, Time]]:
+        """The media pipeline's audio and video streams (Chromium's demuxer streams), those there are: each one's
+        buffered ranges (the intersection over its kind's active track buffers, with the "ended" rule of §9.2)
+        and its merge gap (Chromium's fudge room; the smallest, with several tracks of the kind)."""
         tracks = [(sb, t) for sb in self.active_source_buffers for t in sb.track_buffers.values()]
-        by_kind = {kind: [t.ranges(sb.profile.merge_gap(t)) for sb, t in tracks if t.kind == kind]
-                   for kind in ("audio", "video")}  # fmt: skip
-        if not by_kind["audio"] or not by_kind["video"]:
-            return None
-        highest_end = max(r.highest_end for ranges in by_kind.values() for r in ranges)
-
-        def joined(ranges: list[TimeRanges]) -> TimeRanges:
-            if self.ready_state == ReadyState.ENDED:
-                ranges = [r.with_last_end(highest_end) for r in ranges]
-            out = ranges[0]
+        by_kind = {kind: [(t.ranges(sb.profile.merge_gap(t)), sb.profile.merge_gap(t)) for sb, t in tracks
+                          if t.kind == kind] for kind in ("audio", "video")}  # fmt: skip
+        highest_end = max((r.highest_end for found in by_kind.values() for r, _ in found), default=Fraction(0))
+        out = {}
+        for kind, found in by_kind.items():
+            if not found:
+                continue
+            ranges = [r.with_last_end(highest_end) if self.ready_state == ReadyState.ENDED else r for r, _ in found]
+            joined = ranges[0]
             for r in ranges[1:]:
-                out = out.intersection(r)
-            return out
-
-        return joined(by_kind["audio"]), joined(by_kind["video"])
+                joined = joined.intersection(r)
+            out[kind] = (joined, min(gap for _, gap in found))
+        return out
 
     def seekable(self) -> TimeRanges:
         if self.ready_state == ReadyState.CLOSED:

@@ -120,8 +120,8 @@ class WindowAttachment(Attachment):
 
     playable = buffered
 
-    def streams(self) -> tuple[TimeRanges, TimeRanges] | None:
-        return self.media_source.stream_ranges() if self.media_source is not None else None
+    def streams(self) -> dict[str, tuple[TimeRanges, Time]]:
+        return self.media_source.streams() if self.media_source is not None else {}
 
     def seekable(self) -> TimeRanges:
         return self.media_source.seekable() if self.media_source is not None else EMPTY
@@ -144,7 +144,7 @@ class Snapshot:
     duration: Time | None
     live_seekable_range: tuple[Time, Time] | None
     ended: bool
-    streams: tuple[TimeRanges, TimeRanges] | None = None  # only for a profile whose element reads them
+    streams: dict[str, tuple[TimeRanges, Time]] | None = None  # only for a profile whose element reads them
 
 
 class WorkerAttachment(Attachment):
@@ -197,7 +197,7 @@ class WorkerAttachment(Attachment):
         self._posted_inputs = inputs
         snapshot = Snapshot(ms.buffered(), ms.duration_value if ms.ready_state != ReadyState.CLOSED else None,
                             ms.live_seekable_range, ms.ready_state == ReadyState.ENDED,
-                            ms.stream_ranges() if ms.profile.video_underflow_threshold is not None else None)  # fmt: skip
+                            ms.streams() if ms.profile.reads_streams else None)  # fmt: skip
         if snapshot != self._posted:
             self._posted = snapshot
             self._to_window(lambda: self._receive(snapshot))
@@ -225,8 +225,8 @@ class WorkerAttachment(Attachment):
     def buffered(self) -> TimeRanges:
         return EMPTY if self.worker_destroyed else self._main.buffered
 
-    def streams(self) -> tuple[TimeRanges, TimeRanges] | None:
-        return None if self.worker_destroyed else self._main.streams
+    def streams(self) -> dict[str, tuple[TimeRanges, Time]]:
+        return {} if self.worker_destroyed or self._main.streams is None else self._main.streams
 
     def playable(self) -> TimeRanges:
         return self._pipeline

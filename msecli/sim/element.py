@@ -37,7 +37,7 @@ class Source(Protocol):
     def detach(self) -> None: ...
     def buffered(self) -> TimeRanges: ...
     def playable(self) -> TimeRanges: ...
-    def streams(self) -> tuple[TimeRanges, TimeRanges] | None: ...
+    def streams(self) -> dict[str, tuple[TimeRanges, Time]]: ...
     def seekable(self) -> TimeRanges: ...
     def media_source_ended(self) -> bool: ...
     def time_update(self, time: Fraction) -> None: ...
@@ -235,7 +235,27 @@ class Element:
             return None
         if self._video_waits():
             return self._audio_span() if self._video_underflow_due is not None else (self._position, self._position)
-        return self._span_here(self.source.playable(), self._position)
+        return self._playable_span_at(self._position)
+
+    def _playable_span_at(self, position: Time) -> tuple[Time, Time] | None:
+        assert self.source is not None
+        span = self._span_here(self.source.playable(), position)
+        if span is None and self.profile.seek_fudge_before_ranges:
+            span = self._span_within_fudge(position)
+        return span
+
+    def _span_within_fudge(self, position: Time) -> tuple[Time, Time] | None:
+        """chromium: every stream is buffered at `position`, or has a range starting within its fudge room after
+        it (SourceBufferStream::CanSeekTo): playback runs from there to the first of those ranges' ends."""
+        streams = self.source.streams() if self.source is not None else {}
+        ends = []
+        for ranges, fudge in streams.values():
+            span = _span_at(ranges, position) or next(
+                ((start, end) for start, end in ranges.spans() if position < start <= position + fudge), None)
+            if span is None:
+                return None
+            ends.append(span[1])
+        return (position, min(ends)) if ends else None
 
     # chromium: a video underflow deferred while the audio plays on (RendererImpl::OnBufferingStateChange)
 
@@ -245,10 +265,10 @@ class Element:
         threshold = self.profile.video_underflow_threshold
         if threshold is None or self._video_ran_out_at is not None or not self.potentially_playing():
             return
-        streams = self.source.streams() if self.source is not None else None
-        if streams is None:
+        streams = self.source.streams() if self.source is not None else {}
+        if "audio" not in streams or "video" not in streams:
             return
-        audio, video = (self._span_here(ranges, self._position) for ranges in streams)
+        audio, video = (self._span_here(streams[kind][0], self._position) for kind in ("audio", "video"))
         if audio is None or audio[1] <= self._position or (video is not None and video[1] > self._position):
             return
         self._video_ran_out_at = self._position
@@ -261,9 +281,9 @@ class Element:
         runs out too."""
         if self._video_ran_out_at is None:
             return False
-        streams = self.source.streams() if self.source is not None else None
-        back = streams is not None and _span_at(streams[1], self._video_ran_out_at)
-        if streams is None or (back and back[1] > self._position):
+        streams = self.source.streams() if self.source is not None else {}
+        back = "video" in streams and _span_at(streams["video"][0], self._video_ran_out_at)
+        if "audio" not in streams or "video" not in streams or (back and back[1] > self._position):
             if back and self.source is not None:
                 self._drop_late_video(self._video_ran_out_at)
             self._stop_waiting_for_video()
@@ -293,8 +313,8 @@ class Element:
             self.stats.dropped_video_frames += late
 
     def _audio_span(self) -> tuple[Time, Time] | None:
-        streams = self.source.streams() if self.source is not None else None
-        return self._span_here(streams[0], self._position) if streams is not None else None
+        streams = self.source.streams() if self.source is not None else {}
+        return self._span_here(streams["audio"][0], self._position) if "audio" in streams else None
 
     def _on_wake(self) -> None:
         self._wake = None
@@ -445,7 +465,8 @@ class Element:
             return False
         playable = self.source.playable()
         at_end = bool(playable) and self.source.media_source_ended() and position == playable.highest_end
-        return playable.contains(position) or at_end
+        fudged = self.profile.seek_fudge_before_ranges and self._span_within_fudge(position) is not None
+        return playable.contains(position) or at_end or fudged
 
     def _finish_seek(self) -> None:
         self.seeking = False
@@ -634,7 +655,7 @@ class Element:
         position = self._position
         if self._video_underflow_reported():
             return HMEReadyState.HAVE_CURRENT_DATA  # chromium: the video's underflow is reported
-        span = self._audio_span() if self._video_waits() else self._span_here(buffered, position)
+        span = self._audio_span() if self._video_waits() else self._playable_span_at(position)
         if span is None:
             return HMEReadyState.HAVE_METADATA
         ended = self.source.media_source_ended()
