@@ -330,7 +330,7 @@ class Element:
         if self.ended:
             self._reached_end()
             return
-        self.monitor()
+        self._update_ready_state()  # the clock is rescheduled once, below
         if self.potentially_playing() and self.stop_at is None and self._stop_position() <= self._position:
             self._set_ready_state(HMEReadyState.HAVE_CURRENT_DATA)  # nothing more to play here: a stall
         self._check_decoder()
@@ -631,6 +631,10 @@ class Element:
         """SourceBuffer monitoring (§10.3): readyState from the buffered data around the current position."""
         if self.ready_state == HMEReadyState.HAVE_NOTHING:
             return
+        self._update_ready_state()
+        self._reschedule()
+
+    def _update_ready_state(self) -> None:
         self._settle()
         self._note_video_underflow()
         new = self._ready_state_from_buffer()
@@ -640,7 +644,6 @@ class Element:
         if self.profile.underflow_keeps_current_data and not self.seeking and self.ready_state >= HMEReadyState.HAVE_CURRENT_DATA:
             new = max(new, HMEReadyState.HAVE_CURRENT_DATA)  # chromium: the frame on show stays
         self._set_ready_state(new)
-        self._reschedule()
 
     def _ready_state_from_buffer(self) -> HMEReadyState:
         if self.source is None:
