@@ -92,7 +92,8 @@ class Profile:
     webm_opus_packet_durations: bool = False
     # chromium: an append that grows the duration fires durationchange before the readyState events it causes
     # (FrameProcessor updates the duration as it processes frames; readyState follows later, from the pipeline);
-    # spec: §7.3 raises readyState first, then runs the duration change. Seen with msecli verify.
+    # spec: §7.3 raises readyState first, then runs the duration change. Seen with msecli verify (in most runs: the
+    # two reach the element in separate tasks, and now and then Chromium delivers the readyState events first).
     duration_grows_before_ready_state: bool = False
     # chromium: in a generated-timestamps format (audio/aac, audio/mpeg), an append during which sequence mode
     # re-anchored timestampOffset leaves that offset (for its frames timed from the append's start) instead of
