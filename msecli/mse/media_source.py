@@ -39,6 +39,7 @@ class MediaSource:
         self.reached_metadata = False  # chromium: no SourceBuffer can be added after HAVE_METADATA
         self._handle: MediaSourceHandle | None = None
         self._buffered_cache: tuple[tuple, list[TimeRanges], TimeRanges] | None = None
+        self._streams_cache: tuple[tuple, list, dict[str, tuple[TimeRanges, Time]]] | None = None
 
     can_construct_in_dedicated_worker = True  # IDL: MediaSource.canConstructInDedicatedWorker (static)
 
@@ -267,11 +268,13 @@ class MediaSource:
         # Each SourceBuffer's ranges object stays the same until it changes (and the cache keeps it alive).
         key = (self.ready_state, *(id(r) for r in ranges))
         if self._buffered_cache is None or self._buffered_cache[0] != key:
-            self._buffered_cache = (key, ranges, self._intersected(ranges))
+            highest_end = max((r.highest_end for r in ranges), default=Fraction(0))
+            self._buffered_cache = (key, ranges, self._intersected(ranges, highest_end))
         return self._buffered_cache[2]
 
-    def _intersected(self, ranges: list[TimeRanges]) -> TimeRanges:
-        highest_end = max((r.highest_end for r in ranges), default=Fraction(0))
+    def _intersected(self, ranges: list[TimeRanges], highest_end: Time) -> TimeRanges:
+        """§9.2 steps 2-5: [0, highest end] intersected with each of `ranges`, their last range ended at the
+        highest end when readyState is "ended"."""
         intersection = TimeRanges([(Fraction(0), highest_end)])
         for r in ranges:
             if self.ready_state == ReadyState.ENDED:
@@ -283,20 +286,20 @@ class MediaSource:
         """The media pipeline's audio and video streams (Chromium's demuxer streams), those there are: each one's
         buffered ranges (the intersection over its kind's active track buffers, with the "ended" rule of §9.2)
         and its merge gap (Chromium's fudge room; the smallest, with several tracks of the kind)."""
-        tracks = [(sb, t) for sb in self.active_source_buffers for t in sb.track_buffers.values()]
-        by_kind = {kind: [(t.ranges(sb.profile.merge_gap(t)), sb.profile.merge_gap(t)) for sb, t in tracks
-                          if t.kind == kind] for kind in ("audio", "video")}  # fmt: skip
-        highest_end = max((r.highest_end for found in by_kind.values() for r, _ in found), default=Fraction(0))
-        out = {}
-        for kind, found in by_kind.items():
-            if not found:
-                continue
-            ranges = [r.with_last_end(highest_end) if self.ready_state == ReadyState.ENDED else r for r, _ in found]
-            joined = ranges[0]
-            for r in ranges[1:]:
-                joined = joined.intersection(r)
-            out[kind] = (joined, min(gap for _, gap in found))
-        return out
+        tracks = [(sb, t) for sb in self.active_source_buffers for t in sb.track_buffers.values()
+                  if t.kind in ("audio", "video")]  # fmt: skip
+        # A track's ranges and merge gap change only with its frames; the cache keeps the tracks (and their ids) alive.
+        key = (self.ready_state, *((id(t), t.mutations) for _, t in tracks))
+        if self._streams_cache is None or self._streams_cache[0] != key:
+            by_kind: dict[str, list[tuple[TimeRanges, Time]]] = {}
+            for sb, track in tracks:
+                gap = sb.profile.merge_gap(track)
+                by_kind.setdefault(track.kind, []).append((track.ranges(gap), gap))
+            highest_end = max((r.highest_end for found in by_kind.values() for r, _ in found), default=Fraction(0))
+            streams = {kind: (self._intersected([r for r, _ in found], highest_end), min(gap for _, gap in found))
+                       for kind, found in by_kind.items()}  # fmt: skip
+            self._streams_cache = (key, tracks, streams)
+        return self._streams_cache[2]
 
     def seekable(self) -> TimeRanges:
         if self.ready_state == ReadyState.CLOSED:

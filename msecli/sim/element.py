@@ -658,7 +658,7 @@ class Element:
         position = self._position
         if self._video_underflow_reported():
             return HMEReadyState.HAVE_CURRENT_DATA  # chromium: the video's underflow is reported
-        span = self._audio_span() if self._video_waits() else self._playable_span_at(position)
+        span = self._playable_span()
         if span is None:
             return HMEReadyState.HAVE_METADATA
         ended = self.source.media_source_ended()
