@@ -11,10 +11,11 @@ import struct
 
 import numpy as np
 
+from msecli.formats.isobmff.boxes import trun_dtype
+from msecli.formats.isobmff.fragments import NON_SYNC
+
 HEADER = struct.Struct(">I4s")
 U32 = struct.Struct(">I")
-TRUN_FIELDS = ((0x100, "duration"), (0x200, "size"), (0x400, "flags"), (0x800, "cto"))
-NON_SYNC = 0x10000
 
 
 def _children(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
@@ -33,16 +34,15 @@ def _default_duration(data: bytes, start: int) -> int:
     return U32.unpack_from(data, start + 8 + 8 * bool(flags & 0x01) + 4 * bool(flags & 0x02))[0]
 
 
-def _trun(data: bytes, start: int) -> tuple[int, dict[str, np.ndarray], int]:
-    """(sample count, columns, first_sample_flags or -1) of the trun whose payload starts at `start`."""
-    flags = U32.unpack_from(data, start)[0] & 0xFFFFFF
+def _trun(data: bytes, start: int) -> tuple[int, np.ndarray, int]:
+    """(sample count, sample table, first_sample_flags or -1) of the trun whose payload starts at `start`."""
+    version_and_flags = U32.unpack_from(data, start)[0]
+    flags = version_and_flags & 0xFFFFFF
     count = U32.unpack_from(data, start + 4)[0]
     position = start + 8 + 4 * bool(flags & 0x01)
     first_flags = U32.unpack_from(data, position)[0] if flags & 0x04 else -1
     position += 4 * bool(flags & 0x04)
-    names = [name for bit, name in TRUN_FIELDS if flags & bit]
-    table = np.frombuffer(data, ">u4", count * len(names), position).reshape(count, len(names))
-    return count, {name: table[:, i] for i, name in enumerate(names)}, first_flags
+    return count, np.frombuffer(data, trun_dtype(flags, version_and_flags >> 24), count, position), first_flags
 
 
 class FloorTrack:
@@ -68,11 +68,12 @@ class FloorTrack:
             elif kind == b"trun":
                 run = _trun(data, start)
         assert run is not None
-        count, columns, first_flags = run
-        duration = columns["duration"].astype(np.int64) if "duration" in columns else np.full(count, default_duration)
+        count, table, first_flags = run
+        names = table.dtype.names or ()
+        duration = table["duration"].astype(np.int64) if "duration" in names else np.full(count, default_duration)
         dts = base + np.cumsum(duration) - duration
-        pts = dts + columns["cto"].view(">i4").astype(np.int64) if "cto" in columns else dts
-        key = (columns["flags"] & NON_SYNC) == 0 if "flags" in columns else np.ones(count, bool)
+        pts = dts + table["cto"].astype(np.int64) if "cto" in names else dts
+        key = (table["flags"] & NON_SYNC) == 0 if "flags" in names else np.ones(count, bool)
         if first_flags >= 0:
             key[0] = not first_flags & NON_SYNC
         ends = pts + duration
@@ -81,7 +82,7 @@ class FloorTrack:
         steps = np.diff(dts)
         assert pts.min() >= 0 and not (steps < 0).any() and not (steps > 2 * duration[:-1]).any()
         assert not self.spans or self.spans[-1][1] <= pts.min()
-        self.decode[:, stored : stored + count] = (dts, pts, duration, key, columns["size"])
+        self.decode[:, stored : stored + count] = (dts, pts, duration, key, table["size"])
         order = np.argsort(pts, kind="stable")
         self.presentation[:, stored : stored + count] = (pts[order], ends[order])
         reach = np.maximum.accumulate(ends[order])
