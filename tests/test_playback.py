@@ -223,6 +223,22 @@ REMOVE_UNDER_THE_PLAYHEAD = {
         {"op": "append", "sb": "v", "file": "video/seg-00001.m4s"},
     ],
 }  # fmt: skip
+HOLE_UNDER_AUDIO = Path(__file__).parent / "scenarios" / "chromium-plays-through-a-video-hole-under-audio.json"
+
+
+def run_steps(script: dict, media: Path, tmp_path: Path, profile: str) -> list[dict]:
+    """The records of a scenario script given as a dict (files relative to `media`)."""
+    from msecli.sim.scenario import load_script, run_script
+
+    path = tmp_path / "script.json"
+    path.write_text(json.dumps({k: v for k, v in script.items() if k != "expect"}))
+    return run_script(load_script(path, media), profile)["steps"]
+
+
+def hole_under_audio_then(*steps: dict) -> dict:
+    """The hole scenario's first ten steps (paused at 1.5, inside the hole), then `steps`."""
+    script = json.loads(HOLE_UNDER_AUDIO.read_text())
+    return script | {"steps": script["steps"][:10] + list(steps)}
 
 
 @pytest.mark.parametrize("profile, lowered_to", [("spec", 1), ("chromium", 2)])
@@ -231,11 +247,7 @@ def test_remove_under_the_playing_playhead_stalls_at_the_profiles_ready_state(me
     (msecli verify, Chromium 156): the renderer's underflow gives HAVE_CURRENT_DATA, with waiting, once the few frames
     it had decoded have played (about 0.1 s later there, at once here: README, differences); the covering append
     then fires canplay, playing, canplaythrough in both."""
-    from msecli.sim.scenario import load_script, run_script
-
-    path = tmp_path / "script.json"
-    path.write_text(json.dumps(REMOVE_UNDER_THE_PLAYHEAD))
-    steps = run_script(load_script(path, media["h264-aac"]), profile)["steps"]
+    steps = run_steps(REMOVE_UNDER_THE_PLAYHEAD, media["h264-aac"], tmp_path, profile)
     removed, appended = steps[6], steps[7]
     assert removed["element"]["buffered"] == [[2.0, 7.999999 if profile == "chromium" else 8.0]]
     assert (removed["element"]["readyState"], removed["elementEvents"]) == (lowered_to, ["waiting"])
@@ -249,17 +261,10 @@ def test_chromium_video_waiting_in_a_hole_presents_nothing_and_drops_what_comes_
     first keyframe at or after where it ran out (2.0: keyframes every 2 s), and the frames from there to the
     position are decoded late and dropped. Expected values by hand: 30 fps, the video ran out at 0.999999 (30
     frames shown) and playback stalled at 3.999999, so [2.0, 3.999999) holds 60 late frames; then 2 s more shown."""
-    from msecli.sim.scenario import load_script, run_script
-
-    path = Path(__file__).parent / "scenarios" / "chromium-plays-through-a-video-hole-under-audio.json"
-    script = json.loads(path.read_text())
-    steps = script["steps"]
+    steps = json.loads(HOLE_UNDER_AUDIO.read_text())["steps"]
     quality = {"op": "playbackQuality"}
-    script["steps"] = steps[:10] + [quality, steps[10], quality, steps[11], quality, steps[12], quality]
-    del script["expect"]
-    scratch = tmp_path / "hole-quality.json"
-    scratch.write_text(json.dumps(script))
-    records = run_script(load_script(scratch, media["h264-aac"]), "chromium")["steps"]
+    script = hole_under_audio_then(quality, steps[10], quality, steps[11], quality, steps[12], quality)
+    records = run_steps(script, media["h264-aac"], tmp_path, "chromium")
     counts = [(r["value"]["totalVideoFrames"], r["value"]["droppedVideoFrames"]) for r in records if r["op"] == "playbackQuality"]
     assert counts == [(30, 0), (30, 0), (90, 60), (150, 60)]
 
@@ -268,16 +273,9 @@ def test_chromium_deferred_video_underflow_is_reported_while_paused(media, tmp_p
     """Chromium 156 (msecli verify on these steps): paused in the video hole with the deferral running, readyState
     falls to HAVE_CURRENT_DATA when the 3 s are up, with no event (paused); play() then fires play and waiting, and
     a seek into the hole never completes (the video has nothing there)."""
-    from msecli.sim.scenario import load_script, run_script
-
-    path = Path(__file__).parent / "scenarios" / "chromium-plays-through-a-video-hole-under-audio.json"
-    script = json.loads(path.read_text())
-    script["steps"] = script["steps"][:10] + [{"op": "wait", "ms": 3500}, {"op": "play", "until": 3, "timeout": 2},
-                                              {"op": "seek", "time": 1.2}]  # fmt: skip
-    del script["expect"]
-    scratch = tmp_path / "paused-in-hole.json"
-    scratch.write_text(json.dumps(script))
-    records = run_script(load_script(scratch, media["h264-aac"]), "chromium")["steps"][9:]
+    script = hole_under_audio_then({"op": "wait", "ms": 3500}, {"op": "play", "until": 3, "timeout": 2},
+                                   {"op": "seek", "time": 1.2})  # fmt: skip
+    records = run_steps(script, media["h264-aac"], tmp_path, "chromium")[9:]
     seen = [(r["ok"], r["element"]["readyState"], r["elementEvents"]) for r in records]
     assert seen == [(True, 4, ["play", "playing", "pause"]), (True, 2, []), (False, 2, ["play", "waiting", "pause"]),
                     (False, 1, ["seeking"])]  # fmt: skip
