@@ -269,16 +269,21 @@ class MediaSource:
         key = (self.ready_state, *(id(r) for r in ranges))
         if self._buffered_cache is None or self._buffered_cache[0] != key:
             highest_end = max((r.highest_end for r in ranges), default=Fraction(0))
-            self._buffered_cache = (key, ranges, self._intersected(ranges, highest_end))
+            # Each SourceBuffer's ranges lie within [0, its highest end] (§9.1), so step 3's [0, highest end] changes
+            # nothing in step 5's intersection: it is left out.
+            self._buffered_cache = (key, ranges, self._intersected(ranges, highest_end, within=True))
         return self._buffered_cache[2]
 
-    def _intersected(self, ranges: list[TimeRanges], highest_end: Time) -> TimeRanges:
+    def _intersected(self, ranges: list[TimeRanges], highest_end: Time, within: bool = False) -> TimeRanges:
         """§9.2 steps 2-5: [0, highest end] intersected with each of `ranges`, their last range ended at the
-        highest end when readyState is "ended"."""
-        intersection = TimeRanges([(Fraction(0), highest_end)])
+        highest end when readyState is "ended". `within`: every one of `ranges` lies in [0, highest end]."""
+        if self.ready_state == ReadyState.ENDED:
+            ranges = [r.with_last_end(highest_end) for r in ranges]
+        if within and ranges:
+            intersection, ranges = ranges[0], ranges[1:]
+        else:
+            intersection = TimeRanges([(Fraction(0), highest_end)])
         for r in ranges:
-            if self.ready_state == ReadyState.ENDED:
-                r = r.with_last_end(highest_end)
             intersection = intersection.intersection(r)
         return intersection
 

@@ -142,7 +142,11 @@ class SourceBuffer:
         player read it far more often than appends and removals change it."""
         ms = self.media_source
         ended = ms is not None and ms.ready_state == ReadyState.ENDED
-        key = (ended, *((id(t), t.mutations) for t in self.track_buffers.values()))
+        if len(self.track_buffers) == 1:
+            track = next(iter(self.track_buffers.values()))
+            key: tuple = (ended, id(track), track.mutations)
+        else:
+            key = (ended, *((id(t), t.mutations) for t in self.track_buffers.values()))
         if self._buffered_cache is None or self._buffered_cache[0] != key:
             self._buffered_cache = (key, self._computed_buffered_ranges())
         return self._buffered_cache[1]
@@ -150,6 +154,11 @@ class SourceBuffer:
     def _computed_buffered_ranges(self) -> TimeRanges:
         ms = self.media_source
         tracks = list(self.track_buffers.values())
+        if len(tracks) == 1 and tracks[0].kind in ("audio", "video"):
+            # One track: steps 2-4 give its ranges, cut at 0 (its highest end is theirs, "ended" or not).
+            ranges = tracks[0].ranges(self.profile.merge_gap(tracks[0]))
+            if not ranges or ranges.start(0) >= 0:
+                return ranges
         highest_end = self.track_ranges_end()  # 2
         intersection = TimeRanges([(Fraction(0), highest_end)])  # 3
         for track in tracks:  # 4 (audio and video only)
@@ -518,25 +527,29 @@ class SourceBuffer:
 
     def _bulk_plan(self, track: TrackBuffer, batch: FrameBatch) -> _BulkPlan | None:
         """The batch's frames in the track's ticks if, taken one by one after everything processed so far,
-        each would only be stored (or, before the first keyframe while a RAP is needed, dropped); else None."""
+        each would only be stored (or, before the first keyframe while a RAP is needed, dropped); else None.
+        Every check compares integer ticks: this runs once per track per media segment."""
         if self.generate_timestamps_flag or self.group_start_timestamp is not None:
             return None  # steps 1 and 3 would act
         offset = self.timestamp_offset
-        track.fit(Fraction(1, batch.timescale), offset)
-        factor, shift = track.scale // batch.timescale, track.ticks(offset)
+        if track.scale % batch.timescale or track.scale % offset.denominator:
+            track.fit(Fraction(1, batch.timescale), offset)
+        scale = track.scale
+        factor, shift = scale // batch.timescale, track.ticks(offset)
         table = batch.table
-        pts, dts = scaled(table["pts"], factor, shift), scaled(table["dts"], factor, shift)
-        duration = scaled(table["duration"], factor)
+        pts = np.ascontiguousarray(scaled(table["pts"], factor, shift))
+        dts = np.ascontiguousarray(scaled(table["dts"], factor, shift))
+        duration = np.ascontiguousarray(scaled(table["duration"], factor))
         ends = pts + duration
         # 8-9: every frame inside the append window.
-        if pts.min() < ceil_ticks(self.append_window_start, track.scale):
+        if pts.min() < ceil_ticks(self.append_window_start, scale):
             return None
-        if self.append_window_end != INF and ends.max() > floor_ticks(self.append_window_end, track.scale):
+        if self.append_window_end != INF and ends.max() > floor_ticks(self.append_window_end, scale):
             return None
         # 10: frames before the first keyframe are dropped while a random access point is needed.
-        first = 0
+        first, key = 0, np.ascontiguousarray(table["key"])
         if track.need_random_access_point_flag:
-            keys = np.flatnonzero(table["key"])
+            keys = np.flatnonzero(key)
             first = int(keys[0]) if len(keys) else len(table)
         # 6: no discontinuity. Dropped frames and the first stored one compare with the track's last
         # stored frame; each later one with the frame before it.
@@ -544,10 +557,10 @@ class SourceBuffer:
             last = track.ticks(track.last_decode_timestamp)
             allowed = 2 * track.ticks(track.last_frame_duration or Fraction(0))
             lead = dts[: first + 1]
-            if (lead < last).any() or (lead - last > allowed).any():
+            if lead.min() < last or lead.max() - last > allowed:
                 return None
-        steps = np.diff(dts[first:])
-        if (steps < 0).any() or (steps > 2 * duration[first:-1]).any():
+        steps = dts[first + 1 :] - dts[first:-1]
+        if len(steps) and (steps.min() < 0 or (steps > 2 * duration[first:-1]).any()):
             return None
         # 13-15: no stored frame would be removed. 13 looks (at a group start) for a frame the first stored
         # one starts inside; 14 removes from [highest end so far, frame end), which never holds a frame of
@@ -555,24 +568,26 @@ class SourceBuffer:
         if first < len(table) and len(track):
             if track.last_decode_timestamp is None and track.frame_containing(track.time(pts[first])) is not None:
                 return None
-            low = track.time(pts[first:].min())
+            low = int(pts[first:].min())
             if track.highest_end_timestamp is not None:
-                low = min(low, track.highest_end_timestamp)
-            if track.has_pts_in(low, track.time(ends[first:].max())):
+                low = min(low, int(ceil_ticks(track.highest_end_timestamp, scale)))
+            if track.has_ticks_in(low, int(ends[first:].max())):
                 return None
-        return _BulkPlan(dts[first:], pts[first:], duration[first:], table["key"][first:], table["size"][first:])
+        if first:
+            dts, pts, duration, ends = dts[first:], pts[first:], duration[first:], ends[first:]
+        return _BulkPlan(dts, pts, duration, key[first:], np.ascontiguousarray(table["size"][first:]), ends, steps)
 
     def _store_bulk(self, track: TrackBuffer, plan: _BulkPlan) -> None:
         """Steps 16-20 for every frame of a plan at once."""
         if not len(plan.dts):
             return
         previous = None if track.last_decode_timestamp is None else track.ticks(track.last_decode_timestamp)
-        track.store(plan.dts, plan.pts, plan.duration, plan.key, plan.size, previous)  # 16
+        track.store(plan.dts, plan.pts, plan.duration, plan.key, plan.size, previous, plan.ends, plan.steps)  # 16
         track.need_random_access_point_flag = False
         track.last_appended_pts = track.time(plan.pts[-1])
         track.last_decode_timestamp = track.time(plan.dts[-1])  # 17
         track.last_frame_duration = track.time(plan.duration[-1])  # 18
-        highest_end = track.time((plan.pts + plan.duration).max())
+        highest_end = track.time(plan.ends.max())
         if track.highest_end_timestamp is None or highest_end > track.highest_end_timestamp:  # 19
             track.highest_end_timestamp = highest_end
         if highest_end > self.group_end_timestamp:  # 20
@@ -797,3 +812,5 @@ class _BulkPlan:
     duration: np.ndarray
     key: np.ndarray
     size: np.ndarray
+    ends: np.ndarray  # pts + duration
+    steps: np.ndarray  # DTS differences between consecutive frames

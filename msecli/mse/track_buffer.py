@@ -24,10 +24,15 @@ TIME_COLUMNS = frozenset({"dts", "pts", "duration", "end"})
 
 class _Store:
     """Equal-length numpy columns with room at both ends: appends at the end and removals at the front
-    cost only the rows they touch."""
+    cost only the rows they touch. Rows come in as tuples of columns, in the order the store was made with;
+    it is sorted by its first column."""
 
     def __init__(self, dtypes: dict[str, type]) -> None:
         self._data: dict[str, np.ndarray] = {name: np.empty(64, dtype) for name, dtype in dtypes.items()}
+        self._order = list(dtypes)
+        self._time_names = [name for name in self._order if name in TIME_COLUMNS]
+        self._time_indexes = [index for index, name in enumerate(self._order) if name in TIME_COLUMNS]
+        self._objects = False  # the time columns hold Python ints (dtype=object)
         self._lo = self._hi = 0
 
     def __len__(self) -> int:
@@ -36,44 +41,53 @@ class _Store:
     def __getitem__(self, name: str) -> np.ndarray:
         return self._data[name][self._lo : self._hi]
 
+    def first_column(self) -> np.ndarray:
+        return self._data[self._order[0]][self._lo : self._hi]
+
+    def columns(self) -> list[np.ndarray]:
+        return [self._data[name][self._lo : self._hi] for name in self._order]
+
     @property
     def exact_objects(self) -> bool:
-        return self._data["pts"].dtype == object
+        return self._objects
 
     def to_objects(self) -> None:
-        for name in TIME_COLUMNS & self._data.keys():
+        for name in self._time_names:
             self._data[name] = self._data[name].astype(object)
+        self._objects = True
 
     def rescale(self, factor: int) -> None:
         if not len(self):
             return
-        if factor >= INT64_SAFE and not self.exact_objects:
+        if factor >= INT64_SAFE and not self._objects:
             self.to_objects()
-        for name in TIME_COLUMNS & self._data.keys():
+        for name in self._time_names:
             self._data[name][self._lo : self._hi] *= factor
 
-    def insert(self, index: int, rows: dict[str, np.ndarray]) -> None:
-        count = len(rows["pts"])
+    def insert(self, index: int, rows: tuple[np.ndarray, ...]) -> None:
+        count = len(rows[0])
         if not count:
             return
-        if not self.exact_objects and any(rows[n].dtype == object for n in TIME_COLUMNS & rows.keys()):
+        if not self._objects and any(rows[i].dtype == object for i in self._time_indexes):
             self.to_objects()
-        size, capacity = len(self), len(self._data["pts"])
-        if self._hi + count <= capacity:  # room at the end: shift the tail (nothing, when appending)
-            at = self._lo + index
-            for name, column in self._data.items():
-                if at < self._hi:
-                    column[at + count : self._hi + count] = column[at : self._hi]
-                column[at : at + count] = rows[name]
+        data, size = self._data, len(self)
+        if self._hi + count <= len(data[self._order[0]]):  # room at the end: shift the tail (nothing, when appending)
+            at, hi = self._lo + index, self._hi
+            for name, new in zip(self._order, rows):
+                column = data[name]
+                if at < hi:
+                    column[at + count : hi + count] = column[at:hi]
+                column[at : at + count] = new
             self._hi += count
             return
         grown_capacity = max(64, 2 * (size + count))
-        for name, column in self._data.items():
+        for name, new in zip(self._order, rows):
+            column = data[name]
             grown = np.empty(grown_capacity, column.dtype)
             grown[:index] = column[self._lo : self._lo + index]
-            grown[index : index + count] = rows[name]
+            grown[index : index + count] = new
             grown[index + count : size + count] = column[self._lo + index : self._hi]
-            self._data[name] = grown
+            data[name] = grown
         self._lo, self._hi = 0, size + count
 
     def delete(self, start: int, stop: int, keep: np.ndarray | None = None) -> None:
@@ -225,6 +239,14 @@ class TrackBuffer:
         index = self._count_below(pts, start)
         return index < len(pts) and (end == INF or pts[index] < self._ceil(end))
 
+    def has_ticks_in(self, low: int, high: int) -> bool:
+        """has_pts_in for [low, high) in ticks. Appending after everything stored, what playback does, needs no search."""
+        pts = self._presentation["pts"]
+        if not len(pts) or pts[-1] < low:
+            return False
+        index = int(np.searchsorted(pts, low, side="left"))
+        return index < len(pts) and pts[index] < high
+
     def indexes_starting_in(self, start: Time, end: Time) -> np.ndarray:
         """Decode-order indexes of the frames whose PTS lies in [start, end). A frame's PTS lies within
         [DTS + min offset, DTS + max offset], so only that slice of decode order is looked at."""
@@ -349,9 +371,11 @@ class TrackBuffer:
         self.store(dts, pts, duration, np.array([frame.key]), np.array([frame.size], np.int64), previous)
 
     def store(self, dts: np.ndarray, pts: np.ndarray, duration: np.ndarray, key: np.ndarray, size: np.ndarray,
-              previous_dts: int | None = None) -> None:  # fmt: skip
+              previous_dts: int | None = None, ends: np.ndarray | None = None,
+              steps: np.ndarray | None = None) -> None:  # fmt: skip
         """Frames in ticks of `scale`, in decode order among themselves, as if added one by one; `previous_dts`
-        is the DTS of the frame stored before them in the same coded frame group, if any."""
+        is the DTS of the frame stored before them in the same coded frame group, if any. `ends` (pts +
+        duration) and `steps` (the DTS differences) spare computing them again when the caller has them."""
         if not len(dts):
             return
         has_zero = duration.min() <= 0
@@ -360,36 +384,45 @@ class TrackBuffer:
             self.fit(ONE_MICROSECOND)
             dts, pts, duration = (scaled(a, self.scale // old) for a in (dts, pts, duration))
             previous_dts = None if previous_dts is None else previous_dts * (self.scale // old)
+            ends = steps = None
         if not self._decode.exact_objects and object in (dts.dtype, pts.dtype, duration.dtype):
             self._decode.to_objects()
             self._presentation.to_objects()
-        self._note_stats(previous_dts, dts, pts, duration)
-        rows = {"dts": dts, "pts": pts, "duration": duration, "key": key, "size": size}
-        self._insert_sorted(self._decode, "dts", rows)
-        ends = pts + np.where(duration <= 0, self.ticks(ONE_MICROSECOND), duration) if has_zero else pts + duration
+        self._note_stats(previous_dts, dts, pts, duration, steps)
+        self._insert_sorted(self._decode, dts, (dts, pts, duration, key, size))
+        if has_zero:
+            ends = pts + np.where(duration <= 0, self.ticks(ONE_MICROSECOND), duration)
+        elif ends is None:
+            ends = pts + duration
         self._store_presentation(pts, ends)
         self.bytes += int(size.sum())
         self.mutations += 1
 
-    def _insert_sorted(self, store: _Store, by: str, rows: dict[str, np.ndarray]) -> None:
-        """Rows (sorted by `by` among themselves) into a store sorted by `by`, each after the equal ones
-        already there. Appending after everything, what playback does, skips the search."""
-        stored, values = store[by], rows[by]
-        if not len(stored) or values.min() >= stored[-1]:
-            store.insert(len(stored), rows)
+    def _insert_sorted(self, store: _Store, values: np.ndarray, columns: tuple[np.ndarray, ...]) -> None:
+        """Rows (sorted by `values`, the store's first column, among themselves) into a store sorted by its
+        first column, each after the equal ones already there. Appending after everything, what playback
+        does, skips the search."""
+        stored = store.first_column()
+        if not len(stored) or values[0] >= stored[-1]:
+            store.insert(len(stored), columns)
             return
         positions = np.searchsorted(stored, values, side="right")
         if positions[0] == positions[-1]:  # one block, into one gap
-            store.insert(int(positions[0]), rows)
+            store.insert(int(positions[0]), columns)
         else:
-            self._merge_into(store, positions, rows)
+            self._merge_into(store, positions, columns)
 
-    def _note_stats(self, previous_dts: int | None, dts: np.ndarray, pts: np.ndarray, duration: np.ndarray) -> None:
+    def _note_stats(self, previous_dts: int | None, dts: np.ndarray, pts: np.ndarray, duration: np.ndarray,
+                    steps: np.ndarray | None = None) -> None:  # fmt: skip
         """Largest duration; Chromium's largest inter-buffer distance (each frame's duration or, after the
         first frame of a coded frame group, its DTS step from the frame appended before it, if larger:
         SourceBufferStream::UpdateMaxInterbufferDistance); PTS - DTS bounds."""
         longest = int(duration.max())
-        largest = max(longest, int(np.diff(dts).max())) if len(dts) > 1 else longest
+        if len(dts) > 1:
+            steps = dts[1:] - dts[:-1] if steps is None else steps
+            largest = max(longest, int(steps.max()))
+        else:
+            largest = longest
         if previous_dts is not None:
             largest = max(largest, int(dts[0]) - previous_dts)
         if _above(largest, self.scale, self.max_interbuffer_distance):
@@ -404,8 +437,8 @@ class TrackBuffer:
             self._min_offset, self._max_offset = min(self._min_offset, low), max(self._max_offset, high)
 
     @staticmethod
-    def _merge_into(store: _Store, positions: np.ndarray, rows: dict[str, np.ndarray]) -> None:
-        merged = {name: np.insert(store[name], positions, rows[name]) for name in store._data}
+    def _merge_into(store: _Store, positions: np.ndarray, columns: tuple[np.ndarray, ...]) -> None:
+        merged = tuple(np.insert(stored, positions, new) for stored, new in zip(store.columns(), columns))
         store.delete(0, len(store))
         store.insert(0, merged)
 
@@ -414,9 +447,10 @@ class TrackBuffer:
         pts, ends = pts[order], ends[order]
         shape = _packed(self.coded_size)
         self._shapes.add(shape)
-        self._insert_sorted(self._presentation, "pts", {"pts": pts, "end": ends, "shape": np.full(len(pts), shape, np.int64)})
+        self._insert_sorted(self._presentation, pts, (pts, ends, np.full(len(pts), shape, np.int64)))
         if self._ranges is not None:
-            self._ranges = _merged(self._ranges, _spans(pts, ends, self._gap_ticks()), self._gap_ticks())
+            gap = self._gap_ticks()
+            self._ranges = _merged(self._ranges, _spans(pts, ends, gap), gap)
 
     # Removing
 
@@ -513,9 +547,10 @@ def _spans(pts: np.ndarray, ends: np.ndarray, gap: int) -> list[list[int]]:
     if not len(pts):
         return []
     reach = np.maximum.accumulate(ends)
-    breaks = np.flatnonzero(pts[1:] - reach[:-1] >= gap) + 1
-    if not len(breaks):  # one span: what a segment of contiguous frames gives
+    distances = pts[1:] - reach[:-1]
+    if len(pts) == 1 or distances.max() < gap:  # one span: what a segment of contiguous frames gives
         return [[int(pts[0]), int(reach[-1])]]
+    breaks = np.flatnonzero(distances >= gap) + 1
     starts = pts[np.concatenate(([0], breaks))]
     stops = reach[np.concatenate((breaks - 1, [len(pts) - 1]))]
     return [[int(s), int(e)] for s, e in zip(starts.tolist(), stops.tolist())]

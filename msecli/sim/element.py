@@ -230,16 +230,17 @@ class Element:
         stop = min(stops, default=self._position)
         return Fraction(stop) if stop != INF else self._position
 
-    def _playable_span(self) -> tuple[Time, Time] | None:
+    def _playable_span(self, playable: TimeRanges | None = None) -> tuple[Time, Time] | None:
+        """`playable`: the source's playable ranges, when the caller has them already."""
         if self.source is None:
             return None
         if self._video_waits():
             return self._audio_span() if self._video_underflow_due is not None else (self._position, self._position)
-        return self._playable_span_at(self._position)
+        return self._playable_span_at(self._position, playable)
 
-    def _playable_span_at(self, position: Time) -> tuple[Time, Time] | None:
+    def _playable_span_at(self, position: Time, playable: TimeRanges | None = None) -> tuple[Time, Time] | None:
         assert self.source is not None
-        span = self._span_here(self.source.playable(), position)
+        span = self._span_here(self.source.playable() if playable is None else playable, position)
         if span is None and self.profile.seek_fudge_before_ranges:
             span = self._span_within_fudge(position)
         return span
@@ -658,7 +659,7 @@ class Element:
         position = self._position
         if self._video_underflow_reported():
             return HMEReadyState.HAVE_CURRENT_DATA  # chromium: the video's underflow is reported
-        span = self._playable_span()
+        span = self._playable_span(buffered)
         if span is None:
             return HMEReadyState.HAVE_METADATA
         ended = self.source.media_source_ended()

@@ -18,7 +18,7 @@ class IndexSizeError(IndexError):
 
 
 class TimeRanges:
-    __slots__ = ("_starts", "_ends")
+    __slots__ = ("_starts", "_ends", "_spans")
 
     def __init__(self, spans: Iterable[tuple[Time, Time]] = ()) -> None:
         pairs = sorted((s, e) for s, e in spans if e > s)
@@ -32,12 +32,14 @@ class TimeRanges:
                 ends.append(end)
         self._starts = np.array(starts, dtype=object)
         self._ends = np.array(ends, dtype=object)
+        self._spans: tuple[tuple[Time, Time], ...] | None = None
 
     @classmethod
     def _normalised(cls, starts: Sequence[Time], ends: Sequence[Time]) -> TimeRanges:
         ranges = cls.__new__(cls)
         ranges._starts = np.array(starts, dtype=object)
         ranges._ends = np.array(ends, dtype=object)
+        ranges._spans = None
         return ranges
 
     # The IDL surface
@@ -64,7 +66,10 @@ class TimeRanges:
     def intersection(self, other: TimeRanges) -> TimeRanges:
         starts, ends = [], []
         i = j = 0
-        a, b = self.spans(), other.spans()
+        a, b = self.iter_spans(), other.iter_spans()
+        if len(a) == 1 and len(b) == 1:  # what an append usually meets: one range each
+            start, end = max(a[0][0], b[0][0]), min(a[0][1], b[0][1])
+            return TimeRanges._normalised([start], [end]) if start < end else EMPTY
         while i < len(a) and j < len(b):
             start, end = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
             if start < end:
@@ -87,7 +92,14 @@ class TimeRanges:
         return None
 
     def spans(self) -> list[tuple[Time, Time]]:
-        return list(zip(self._starts.tolist(), self._ends.tolist()))
+        """(start, end) of each range, a list the caller may keep."""
+        return list(self.iter_spans())
+
+    def iter_spans(self) -> tuple[tuple[Time, Time], ...]:
+        """(start, end) of each range, made once (a TimeRanges never changes)."""
+        if self._spans is None:
+            self._spans = tuple(zip(self._starts.tolist(), self._ends.tolist()))
+        return self._spans
 
     @property
     def highest_end(self) -> Time:
