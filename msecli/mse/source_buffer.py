@@ -501,7 +501,9 @@ class SourceBuffer:
         owned = []
         for batch in batches:
             track = self.track_buffers.get(track_map.get(batch.track_id, batch.track_id))
-            batch = batch.select(batch.table["size"] != 0)  # empty frames are not coded frames
+            sizes = batch.table["size"]
+            if not sizes.all():
+                batch = batch.select(sizes != 0)  # empty frames are not coded frames
             if track is not None and len(batch):
                 owned.append((track, batch))
         if owned and not self._stored_in_bulk(owned):

@@ -65,6 +65,7 @@ class _Store:
             self._data[name][self._lo : self._hi] *= factor
 
     def insert(self, index: int, rows: tuple[np.ndarray, ...]) -> None:
+        """Rows at `index`; a column given as a scalar (not a time column) fills its rows with it."""
         count = len(rows[0])
         if not count:
             return
@@ -447,7 +448,7 @@ class TrackBuffer:
         pts, ends = pts[order], ends[order]
         shape = _packed(self.coded_size)
         self._shapes.add(shape)
-        self._insert_sorted(self._presentation, pts, (pts, ends, np.full(len(pts), shape, np.int64)))
+        self._insert_sorted(self._presentation, pts, (pts, ends, shape))  # type: ignore[arg-type]  # a scalar fills its column
         if self._ranges is not None:
             gap = self._gap_ticks()
             self._ranges = _merged(self._ranges, _spans(pts, ends, gap), gap)
