@@ -4,6 +4,7 @@ processing frame by frame (the oracle, `SourceBuffer.bulk_appends = False`)."""
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -118,3 +119,31 @@ def test_in_order_appends_take_the_bulk_path(segmented, monkeypatch):
     seen = run(track, out, [("append", i, None) for i in range(len(track["segments"]))], SPEC, bulk=True)
     frames = len(seen[-1][1]["tracks"][1][0])
     assert frames == 300 and len(walked) == 0  # 10 s at 30 fps, none of it walked one by one
+
+
+def test_a_zero_duration_last_frame_keeps_the_bulk_path_exact(segmented):
+    """A zero duration still covers 1 µs in ranges, so storing it refines a 15360 Hz track's grid to microseconds;
+    the frame's timestamps must still be read on the grid they were planned on. By hand from the bytes below:
+    DTS 0, 512, 1024, 1536 ticks less the init's 1024-tick edit, PTS = DTS + 1024: the last frame has DTS 1/30 s
+    and PTS 0.1 s with no duration, so the highest end timestamp is 0.1 s."""
+    import numpy as np
+
+    from msecli.formats.isobmff.write import TrackRun, media_segment_header
+
+    out = segmented(SAMPLES / "h264-aac.mp4")
+    track = next(t for t in load_manifest(out)["tracks"] if t["kind"] == "video")
+    durations = np.array([512, 512, 512, 0], np.int64)
+    run_ = TrackRun(1, 0, durations, np.full(4, 10, np.int64), np.arange(4) == 0, np.full(4, 1024, np.int64))
+    media = media_segment_header(1, [run_]) + bytes(40)
+    ends = {}
+    for bulk in (True, False):
+        page = attached_page(SPEC)
+        sb = page.media_source.add_source_buffer(track["mimeType"])
+        sb.bulk_appends = bulk
+        for data in ((out / track["init"]).read_bytes(), media):
+            sb.append_buffer(data)
+            page.loop.run_until_idle()
+        ends[bulk] = state(sb)
+        (buffer,) = sb.track_buffers.values()
+        assert (buffer.last_decode_timestamp, buffer.highest_end_timestamp) == (Fraction(1, 30), Fraction(1, 10))
+    assert ends[True] == ends[False]

@@ -584,12 +584,17 @@ class SourceBuffer:
         if not len(plan.dts):
             return
         previous = None if track.last_decode_timestamp is None else track.ticks(track.last_decode_timestamp)
+        scale = track.scale  # the plan's ticks: storing a zero duration may refine the track's grid
+
+        def time(ticks: int) -> Fraction:
+            return Fraction(int(ticks), scale)
+
         track.store(plan.dts, plan.pts, plan.duration, plan.key, plan.size, previous, plan.ends, plan.steps)  # 16
         track.need_random_access_point_flag = False
-        track.last_appended_pts = track.time(plan.pts[-1])
-        track.last_decode_timestamp = track.time(plan.dts[-1])  # 17
-        track.last_frame_duration = track.time(plan.duration[-1])  # 18
-        highest_end = track.time(plan.ends.max())
+        track.last_appended_pts = time(plan.pts[-1])
+        track.last_decode_timestamp = time(plan.dts[-1])  # 17
+        track.last_frame_duration = time(plan.duration[-1])  # 18
+        highest_end = time(plan.ends.max())
         if track.highest_end_timestamp is None or highest_end > track.highest_end_timestamp:  # 19
             track.highest_end_timestamp = highest_end
         if highest_end > self.group_end_timestamp:  # 20
