@@ -248,7 +248,7 @@ class Element:
     def _span_within_fudge(self, position: Time) -> tuple[Time, Time] | None:
         """chromium: every stream is buffered at `position`, or has a range starting within its fudge room after
         it (SourceBufferStream::CanSeekTo): playback runs from there to the first of those ranges' ends."""
-        streams = self.source.streams() if self.source is not None else {}
+        streams = self._streams()
         ends = []
         for ranges, fudge in streams.values():
             span = _span_at(ranges, position) or next(
@@ -258,6 +258,9 @@ class Element:
             ends.append(span[1])
         return (position, min(ends)) if ends else None
 
+    def _streams(self) -> dict[str, tuple[TimeRanges, Time]]:
+        return self.source.streams() if self.source is not None else {}
+
     # chromium: a video underflow deferred while the audio plays on (RendererImpl::OnBufferingStateChange)
 
     def _note_video_underflow(self) -> None:
@@ -266,7 +269,7 @@ class Element:
         threshold = self.profile.video_underflow_threshold
         if threshold is None or self._video_ran_out_at is not None or not self.potentially_playing():
             return
-        streams = self.source.streams() if self.source is not None else {}
+        streams = self._streams()
         if "audio" not in streams or "video" not in streams:
             return
         audio, video = (self._span_here(streams[kind][0], self._position) for kind in ("audio", "video"))
@@ -282,7 +285,7 @@ class Element:
         runs out too."""
         if self._video_ran_out_at is None:
             return False
-        streams = self.source.streams() if self.source is not None else {}
+        streams = self._streams()
         back = "video" in streams and _span_at(streams["video"][0], self._video_ran_out_at)
         if "audio" not in streams or "video" not in streams or (back and back[1] > self._position):
             if back and self.source is not None:
@@ -314,7 +317,7 @@ class Element:
             self.stats.dropped_video_frames += late
 
     def _audio_span(self) -> tuple[Time, Time] | None:
-        streams = self.source.streams() if self.source is not None else {}
+        streams = self._streams()
         return self._span_here(streams["audio"][0], self._position) if "audio" in streams else None
 
     def _on_wake(self) -> None:
