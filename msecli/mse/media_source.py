@@ -14,7 +14,7 @@ from msecli.mse.handle import MediaSourceHandle
 from msecli.mse.host import Host
 from msecli.mse.profiles import SPEC, Profile
 from msecli.mse.tracks import TEXT_MODES, MediaTrack
-from msecli.timeline.ranges import EMPTY, TimeRanges
+from msecli.timeline.ranges import EMPTY, TimeRanges, intersected_from_zero
 from msecli.timeline.time import INF, Time, from_idl_double, to_idl_double
 
 if TYPE_CHECKING:
@@ -269,23 +269,15 @@ class MediaSource:
         key = (self.ready_state, *(id(r) for r in ranges))
         if self._buffered_cache is None or self._buffered_cache[0] != key:
             highest_end = max((r.highest_end for r in ranges), default=Fraction(0))
-            # Each SourceBuffer's ranges lie within [0, its highest end] (§9.1), so step 3's [0, highest end] changes
-            # nothing in step 5's intersection: it is left out.
-            self._buffered_cache = (key, ranges, self._intersected(ranges, highest_end, within=True))
+            self._buffered_cache = (key, ranges, self._intersected(ranges, highest_end))
         return self._buffered_cache[2]
 
-    def _intersected(self, ranges: list[TimeRanges], highest_end: Time, within: bool = False) -> TimeRanges:
+    def _intersected(self, ranges: list[TimeRanges], highest_end: Time) -> TimeRanges:
         """§9.2 steps 2-5: [0, highest end] intersected with each of `ranges`, their last range ended at the
-        highest end when readyState is "ended". `within`: every one of `ranges` lies in [0, highest end]."""
+        highest end when readyState is "ended"."""
         if self.ready_state == ReadyState.ENDED:
             ranges = [r.with_last_end(highest_end) for r in ranges]
-        if within and ranges:
-            intersection, ranges = ranges[0], ranges[1:]
-        else:
-            intersection = TimeRanges([(Fraction(0), highest_end)])
-        for r in ranges:
-            intersection = intersection.intersection(r)
-        return intersection
+        return intersected_from_zero(ranges, highest_end)
 
     def streams(self) -> dict[str, tuple[TimeRanges, Time]]:
         """The media pipeline's audio and video streams (Chromium's demuxer streams), those there are: each one's

@@ -26,7 +26,7 @@ from msecli.mse.errors import IDLTypeError, InvalidStateError, NotSupportedError
 from msecli.mse.segment_parser import Init, InitSegment, Media, NeedData, Skip, parser_for
 from msecli.mse.track_buffer import TrackBuffer
 from msecli.mse.tracks import MediaTrack
-from msecli.timeline.ranges import EMPTY, TimeRanges
+from msecli.timeline.ranges import EMPTY, TimeRanges, intersected_from_zero
 from msecli.timeline.time import INF, ONE_MICROSECOND, Time, from_idl_double, to_idl_double
 
 if TYPE_CHECKING:
@@ -142,33 +142,21 @@ class SourceBuffer:
         player read it far more often than appends and removals change it."""
         ms = self.media_source
         ended = ms is not None and ms.ready_state == ReadyState.ENDED
-        if len(self.track_buffers) == 1:
-            track = next(iter(self.track_buffers.values()))
-            key: tuple = (ended, id(track), track.mutations)
-        else:
-            key = (ended, *((id(t), t.mutations) for t in self.track_buffers.values()))
+        key = (ended, *[(id(t), t.mutations) for t in self.track_buffers.values()])
         if self._buffered_cache is None or self._buffered_cache[0] != key:
             self._buffered_cache = (key, self._computed_buffered_ranges())
         return self._buffered_cache[1]
 
     def _computed_buffered_ranges(self) -> TimeRanges:
         ms = self.media_source
-        tracks = list(self.track_buffers.values())
-        if len(tracks) == 1 and tracks[0].kind in ("audio", "video"):
-            # One track: steps 2-4 give its ranges, cut at 0 (its highest end is theirs, "ended" or not).
-            ranges = tracks[0].ranges(self.profile.merge_gap(tracks[0]))
-            if not ranges or ranges.start(0) >= 0:
-                return ranges
-        highest_end = self.track_ranges_end()  # 2
-        intersection = TimeRanges([(Fraction(0), highest_end)])  # 3
-        for track in tracks:  # 4 (audio and video only)
-            if track.kind not in ("audio", "video"):
-                continue
-            ranges = track.ranges(self.profile.merge_gap(track))
-            if ms is not None and ms.ready_state == ReadyState.ENDED:
-                ranges = ranges.with_last_end(highest_end)
-            intersection = intersection.intersection(ranges)
-        return intersection if tracks else EMPTY
+        if not self.track_buffers:
+            return EMPTY
+        ended = ms is not None and ms.ready_state == ReadyState.ENDED
+        tracks = [(t.kind, t.ranges(self.profile.merge_gap(t))) for t in self.track_buffers.values()]
+        highest_end = max(ranges.highest_end for _, ranges in tracks)  # 2
+        media = [ranges.with_last_end(highest_end) if ended else ranges
+                 for kind, ranges in tracks if kind in ("audio", "video")]  # 4 (audio and video only)  # fmt: skip
+        return intersected_from_zero(media, highest_end)  # 3-4
 
     def track_ranges_end(self) -> Time:
         return max((t.ranges_end(self.profile.merge_gap(t)) for t in self.track_buffers.values()), default=Fraction(0))

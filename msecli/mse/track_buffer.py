@@ -236,12 +236,11 @@ class TrackBuffer:
         return 0 if bound == -INF else int(np.searchsorted(pts, bound, side="right"))
 
     def has_pts_in(self, start: Time, end: Time) -> bool:
-        pts = self._presentation["pts"]
-        index = self._count_below(pts, start)
-        return index < len(pts) and (end == INF or pts[index] < self._ceil(end))
+        return self.has_ticks_in(self._ceil(start), self._ceil(end))
 
-    def has_ticks_in(self, low: int, high: int) -> bool:
-        """has_pts_in for [low, high) in ticks. Appending after everything stored, what playback does, needs no search."""
+    def has_ticks_in(self, low: int | float, high: int | float) -> bool:
+        """has_pts_in for [low, high) in ticks (or infinities). Appending after everything stored, what playback
+        does, needs no search."""
         pts = self._presentation["pts"]
         if not len(pts) or pts[-1] < low:
             return False

@@ -66,10 +66,7 @@ class TimeRanges:
     def intersection(self, other: TimeRanges) -> TimeRanges:
         starts, ends = [], []
         i = j = 0
-        a, b = self.iter_spans(), other.iter_spans()
-        if len(a) == 1 and len(b) == 1:  # what an append usually meets: one range each
-            start, end = max(a[0][0], b[0][0]), min(a[0][1], b[0][1])
-            return TimeRanges._normalised([start], [end]) if start < end else EMPTY
+        a, b = self._span_tuple(), other._span_tuple()
         while i < len(a) and j < len(b):
             start, end = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
             if start < end:
@@ -93,9 +90,9 @@ class TimeRanges:
 
     def spans(self) -> list[tuple[Time, Time]]:
         """(start, end) of each range, a list the caller may keep."""
-        return list(self.iter_spans())
+        return list(self._span_tuple())
 
-    def iter_spans(self) -> tuple[tuple[Time, Time], ...]:
+    def _span_tuple(self) -> tuple[tuple[Time, Time], ...]:
         """(start, end) of each range, made once (a TimeRanges never changes)."""
         if self._spans is None:
             self._spans = tuple(zip(self._starts.tolist(), self._ends.tolist()))
@@ -136,3 +133,16 @@ def _json_number(value: Time) -> float | str:
 
 
 EMPTY = TimeRanges()
+
+
+def intersected_from_zero(ranges: Sequence[TimeRanges], highest_end: Time) -> TimeRanges:
+    """[0, highest_end] intersected with each of `ranges` (MSE §9.1 steps 3-4, §9.2 steps 3-5), where every one
+    of them ends by `highest_end`: the [0, highest_end] range can then only cut what starts below 0."""
+    if not ranges:
+        return TimeRanges([(Fraction(0), highest_end)])
+    intersection = ranges[0]
+    for r in ranges[1:]:
+        intersection = intersection.intersection(r)
+    if intersection and intersection.start(0) < 0:
+        intersection = intersection.intersection(TimeRanges([(Fraction(0), highest_end)]))
+    return intersection
