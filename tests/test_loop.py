@@ -22,6 +22,29 @@ def test_tasks_of_all_contexts_run_in_time_then_queue_order():
     assert clock.now == 2
 
 
+def test_a_task_queued_earlier_for_now_runs_before_one_queued_with_no_delay():
+    """Order is (due time, queue order), however a task was queued: a task queued at 0 for 1 and a task
+    queued at 1 with no delay are both due at 1; the earlier one goes first. Tasks queued with no delay keep
+    their own order, and go before anything due later."""
+    clock = Clock()
+    loop = EventLoop(clock)
+    ran: list[str] = []
+
+    def at_one() -> None:
+        ran.append("first@1")
+        loop.queue(lambda: ran.append("no delay, queued first"))
+        loop.queue(lambda: ran.append("later@1+1/3"), Fraction(1, 3))
+        loop.queue(lambda: ran.append("no delay, queued second"))
+
+    loop.queue(at_one, Fraction(1))
+    loop.queue(lambda: ran.append("second@1"), Fraction(1))
+    loop.queue(lambda: ran.append("third@1"), Fraction(2, 2))
+    clock.run_until_settled()
+    assert ran == ["first@1", "second@1", "third@1", "no delay, queued first", "no delay, queued second",
+                   "later@1+1/3"]  # fmt: skip
+    assert clock.now == Fraction(4, 3)
+
+
 def test_a_terminated_context_runs_nothing_more():
     clock = Clock()
     window, worker = EventLoop(clock, "window"), EventLoop(clock, "worker")

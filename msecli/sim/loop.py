@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -27,18 +28,26 @@ class Timer:
 class Clock:
     def __init__(self, *, realtime: bool = False) -> None:
         self.now = Fraction(0)
+        self._now_float = 0.0
         self.realtime = realtime
-        # (float(due), due, sequence, timer): the float orders almost every pair without exact
-        # Fraction arithmetic; where two floats tie, the exact times decide, then the queue order.
+        # Tasks run in (due, sequence) order. Delayed ones wait in a heap of (float(due), due, sequence, timer):
+        # the float orders almost every pair without exact Fraction arithmetic; where two floats tie, the exact
+        # times decide, then the queue order. Tasks queued with no delay are due now, after everything queued
+        # before them: they wait in a FIFO, which keeps that order with no arithmetic at all.
         self._heap: list[tuple[float, Fraction, int, Timer]] = []
+        self._due_now: deque[Timer] = deque()
         self._sequence = itertools.count()
         self._foreground = 0  # queued tasks that are not background (playback ticks do not keep a run going)
         self._wall_start: float | None = None
 
     def schedule(self, task: Callable[[], None], delay: Fraction, loop: EventLoop | None, background: bool) -> Timer:
+        self._foreground += not background
+        if not delay:
+            timer = Timer(self.now, next(self._sequence), task, loop, background)
+            self._due_now.append(timer)
+            return timer
         timer = Timer(self.now + delay, next(self._sequence), task, loop, background)
         heapq.heappush(self._heap, (float(timer.due), timer.due, timer.sequence, timer))
-        self._foreground += not background
         return timer
 
     def cancel(self, timer: Timer) -> None:
@@ -52,12 +61,31 @@ class Clock:
         return self._foreground == 0
 
     def next_due(self) -> Fraction | None:
+        while self._due_now and self._due_now[0].cancelled:
+            self._due_now.popleft()
+        if self._due_now:
+            return self.now
         while self._heap and self._heap[0][3].cancelled:
             heapq.heappop(self._heap)
         return self._heap[0][1] if self._heap else None
 
+    def _pop_next(self) -> Timer:
+        """The first timer in (due, sequence) order. FIFO timers are due now; a heap timer goes before them only
+        when it is due now too and was queued earlier."""
+        heap = self._heap
+        if self._due_now:
+            if heap:
+                top = heap[0]
+                if top[0] <= self._now_float and top[1] == self.now and top[2] < self._due_now[0].sequence:
+                    return heapq.heappop(heap)[3]
+            return self._due_now.popleft()
+        entry = heapq.heappop(heap)
+        if not entry[3].cancelled:
+            self._now_float = entry[0]  # run_one moves the clock to it
+        return entry[3]
+
     def run_one(self) -> None:
-        timer = heapq.heappop(self._heap)[3]
+        timer = self._pop_next()
         if timer.cancelled:
             return
         timer.cancelled = True
@@ -84,7 +112,7 @@ class Clock:
             if due is None or (deadline is not None and due > deadline):
                 if deadline is not None and due is not None:
                     self._pace(deadline)
-                    self.now = max(self.now, deadline)
+                    self._move_to(max(self.now, deadline))
                 return False
             self.run_one()
         return True
@@ -95,7 +123,10 @@ class Clock:
         while (due := self.next_due()) is not None and due <= end:
             self.run_one()
         self._pace(end)
-        self.now = end
+        self._move_to(end)
+
+    def _move_to(self, time: Fraction) -> None:
+        self.now, self._now_float = time, float(time)
 
     def _pace(self, due: Fraction) -> None:
         if not self.realtime:
