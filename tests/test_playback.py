@@ -280,3 +280,41 @@ def test_chromium_deferred_video_underflow_is_reported_while_paused(media, tmp_p
     assert seen == [(True, 4, ["play", "playing", "pause"]), (True, 2, []), (False, 2, ["play", "waiting", "pause"]),
                     (False, 1, ["seeking"])]  # fmt: skip
     assert records[1]["element"]["currentTime"] == 1.5
+
+
+VIDEO = {"op": "addSourceBuffer", "id": "v", "type": 'video/mp4; codecs="avc1.64001e"'}
+AUDIO = {"op": "addSourceBuffer", "id": "a", "type": 'audio/mp4; codecs="mp4a.40.2"'}
+
+
+def _append(sb: str, file: str) -> dict:
+    return {"op": "append", "sb": sb, "file": file}
+
+
+@pytest.mark.parametrize("context", ["worker", "window"])
+def test_chromium_paused_renderers_end_with_one_video_frame_and_no_audio_left(media, tmp_path, context):
+    """paused_pipeline_ends_at_last_frame with audio and video, in both contexts (the end of stream crosses from the
+    worker). Expected values from msecli verify runs in Chromium 156: after endOfStream(), video [0, 4) at 30 fps and
+    AAC [0, 3.989333) in 1024/48000 s frames. At 3.97 and 3.985 the video has one frame left and the audio one:
+    not ended. At 3.99 the audio has none: ended, with no event; a seek to 1 resets it."""
+    script = {"context": context, "steps": [
+        VIDEO, AUDIO, _append("v", "video/init.mp4"), _append("a", "audio/init.mp4"),
+        _append("v", "video/seg-00001.m4s"), _append("a", "audio/seg-00001.m4s"), {"op": "endOfStream", "error": None},
+        *({"op": "seek", "time": t} for t in (3.97, 3.985, 3.99, 1.0))]}  # fmt: skip
+    records = run_steps(script, media["h264-aac"], tmp_path, "chromium")[7:]
+    assert [(r["element"]["currentTime"], r["element"]["ended"]) for r in records] == [
+        (3.97, False), (3.985, False), (3.99, True), (1.0, False)]  # fmt: skip
+    assert all(r["elementEvents"] == ["seeking", "seeked", "canplay", "canplaythrough"] for r in records)
+    spec = run_steps(script, media["h264-aac"], tmp_path, "spec")[7:]
+    assert not any(r["element"]["ended"] for r in spec)
+
+
+def test_chromium_paused_renderers_end_when_the_end_of_stream_completes_the_seek(media, tmp_path):
+    """The check also runs when the end of stream arrives (Chromium 156, msecli verify, window and worker): a seek to
+    3.99 before endOfStream() waits (Chromium's preroll wants 200 ms ahead); endOfStream() completes it, and with one
+    video frame left the element reads ended, with no event of its own."""
+    script = {"context": "worker", "steps": [
+        VIDEO, _append("v", "video/init.mp4"), _append("v", "video/seg-00001.m4s"), {"op": "seek", "time": 3.99, "timeout": 1},
+        {"op": "endOfStream", "error": None}]}  # fmt: skip
+    sought, ended = run_steps(script, media["h264-aac"], tmp_path, "chromium")[3:]
+    assert (sought["ok"], sought["element"]["ended"], sought["elementEvents"]) == (False, False, ["seeking"])
+    assert (ended["element"]["ended"], ended["elementEvents"]) == (True, ["durationchange", "seeked", "canplay", "canplaythrough"])

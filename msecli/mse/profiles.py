@@ -125,6 +125,17 @@ class Profile:
     # completes, and playback runs on across the gap. spec: only buffered positions are. Seen with msecli verify: on
     # 30 fps video buffered from 4, a seek to 3.98 completes, one to 3.9 waits.
     seek_fudge_before_ranges: bool = False
+    # chromium: the element's `ended` is its pipeline's (HTMLMediaElement::EndedPlayback asks
+    # WebMediaPlayerImpl::IsEnded). After endOfStream(), a paused element whose renderers have at most one video
+    # frame and no audio frame left past the position has ended: VideoRendererImpl fires its ended callback when
+    # time is stopped and it holds at most one frame, an audio renderer holding only the end of stream has ended
+    # too. What the renderers hold is what they have read since the last seek or pause, frames removed since
+    # included (Chromium: remove() of everything then endOfStream() is not ended). Checked when a seek completes and
+    # when the end of stream arrives, paused; no `ended` event (OnEnded notifies the element only while playing); it
+    # holds, appends and a reopened MediaSource included, until the next seek, and play() then starts over at 0 (HTML's play() on an ended element). spec: ended playback is the
+    # position at the end of the duration. Seen with msecli verify: on 30 fps video ending at 4, a paused seek to
+    # 3.99 reads ended, one to 3.95 (two frames left) does not.
+    paused_pipeline_ends_at_last_frame: bool = False
 
     @property
     def reads_streams(self) -> bool:
@@ -159,5 +170,6 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, partial_audio_trimming=
                    webm_opus_packet_durations=True, duration_grows_before_ready_state=True,
                    generated_offset_kept_after_reanchor=True, error_stops_pipeline=True,
                    duration_before_metadata=True, underflow_keeps_current_data=True,
-                   video_underflow_threshold=Fraction(3), seek_fudge_before_ranges=True)  # fmt: skip
+                   video_underflow_threshold=Fraction(3), seek_fudge_before_ranges=True,
+                   paused_pipeline_ends_at_last_frame=True)  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

@@ -204,6 +204,11 @@ class TrackBuffer:
         pts = self._presentation["pts"]
         return self._count_below(pts, end) - self._count_below(pts, start)
 
+    def frames_ending_after(self, position: Fraction) -> int:
+        """How many frames' presentation intervals reach past `position` (what a renderer has left to show)."""
+        # Ends are whole ticks: end > position exactly when end > the position's floor in ticks.
+        return int(np.count_nonzero(self._presentation["end"] > floor_ticks(position, self.scale)))
+
     def _count_below(self, sorted_ticks: np.ndarray, value: Time) -> int:
         bound = self._ceil(value)
         if bound == INF:

@@ -93,6 +93,13 @@ class Attachment:
         return sum(t.frames_presented_between(start, end) for sb in self.media_source.active_source_buffers
                    for t in sb.track_buffers.values() if t.kind == "video")  # fmt: skip
 
+    def frames_left(self, position: Fraction) -> list[tuple[str, int]]:
+        """(kind, frames ending after `position`) for each active track buffer: what each renderer has left."""
+        if self.media_source is None:
+            return []
+        return [(t.kind, t.frames_ending_after(position)) for sb in self.media_source.active_source_buffers
+                for t in sb.track_buffers.values()]  # fmt: skip
+
 
 class WindowAttachment(Attachment):
     """A MediaSource on the Window, attached through an object URL."""

@@ -43,6 +43,7 @@ class Source(Protocol):
     def time_update(self, time: Fraction) -> None: ...
     def element_errored(self) -> None: ...
     def video_frames_between(self, start: Time, end: Time) -> int: ...
+    def frames_left(self, position: Fraction) -> list[tuple[str, int]]: ...
     def video_track(self) -> Any: ...
 
 
@@ -87,6 +88,8 @@ class Element:
         self._prerolled = False  # chromium: the renderers have prerolled since the load or the last seek
         self._default_start = Fraction(0)  # currentTime set before HAVE_METADATA
         self._pipeline_ended = False  # chromium: the worker feeding the pipeline is gone; playing ends it
+        self._ended_while_paused = False  # chromium: the renderers ran out while paused (until the next seek)
+        self._renderers_held_more = False  # chromium: paused, they have held more than one frame since the last seek
         self._video_ran_out_at: Fraction | None = None  # chromium: where the video stream waits while audio plays
         self._video_underflow_due: Fraction | None = None  # chromium: when that underflow is reported (None: it was)
         self._video_underflow_timer: Timer | None = None  # reports it then, playing or paused
@@ -124,6 +127,8 @@ class Element:
         """HTML "ended playback", direction forwards: at the end of a known duration. Not while seeking: the
         seek sets the position in parallel (HTML seek step 11), and Chromium's pipeline is not ended until the
         seek completes (seen with msecli verify: play() in the task of a seek to the end does not restart at 0)."""
+        if self._ended_while_paused:
+            return True
         return (self.ready_state >= HMEReadyState.HAVE_METADATA and not self.seeking and not math.isnan(self.duration)
                 and self.current_time >= self._exact_duration())  # fmt: skip
 
@@ -367,6 +372,28 @@ class Element:
             self._position = Fraction(self._exact_duration())
         self._reached_end()
 
+    def _renderers_may_end(self) -> bool:
+        """chromium (paused_pipeline_ends_at_last_frame): paused, with prerolled renderers that can run out."""
+        return (self.profile.paused_pipeline_ends_at_last_frame and self.paused and not self.seeking
+                and self.source is not None and self.ready_state >= HMEReadyState.HAVE_CURRENT_DATA)  # fmt: skip
+
+    def _note_renderer_frames(self) -> None:
+        """Paused, the renderers keep what they have read since the last seek or pause, removed data included:
+        note once they hold more than the end check allows (two video frames, or any audio)."""
+        if self._renderers_held_more or not self._renderers_may_end():
+            return
+        assert self.source is not None
+        left = self.source.frames_left(self._position)
+        self._renderers_held_more = not all(count <= (1 if kind == "video" else 0) for kind, count in left)
+
+    def _check_renderers_ran_out(self) -> None:
+        """When a seek completes or the end of stream arrives, paused (where Chromium's renderers check): with the
+        stream ended and at most one video frame and no audio frame held, the pipeline has ended."""
+        self._note_renderer_frames()
+        if (self._renderers_may_end() and not self._renderers_held_more and self.source is not None
+                and self.source.media_source_ended() and self.source.frames_left(self._position)):  # fmt: skip
+            self._ended_while_paused = True
+
     def _time_update(self) -> None:
         self.fire("timeupdate")
         if self.source is not None:
@@ -403,9 +430,11 @@ class Element:
         if not self.paused:
             self._settle()
             self.paused = True
+            self._renderers_held_more = False  # playing used up what they had read
             self._time_update()
             self.fire("pause")
         self._reschedule()
+        self._note_renderer_frames()
 
     def set_playback_rate(self, rate: float) -> None:
         """The playbackRate setter (HTML): unsupported values throw; ratechange only when the value changes."""
@@ -444,6 +473,7 @@ class Element:
             target = _nearest(seekable, target)
         was_playing = self.potentially_playing()
         self.seeking = True
+        self._ended_while_paused = self._renderers_held_more = False
         self._prerolled = False  # the decoders and renderers are flushed
         self._stop_waiting_for_video()
         self._position = Fraction(target)
@@ -476,6 +506,7 @@ class Element:
         self.seeking = False
         self._time_update()
         self.fire("seeked")
+        self._check_renderers_ran_out()
 
     def get_video_playback_quality(self) -> dict[str, int]:
         self._settle()
@@ -535,6 +566,7 @@ class Element:
         self._metadata_size = (0, 0)
         self.error = None
         self._loaded_data = self._prerolled = self._pipeline_ended = False
+        self._ended_while_paused = self._renderers_held_more = False
         self._stop_waiting_for_video()
         # Media Playback Quality: the load algorithm resets the total and dropped video frame counts.
         self.stats.total_video_frames = self.stats.dropped_video_frames = 0
@@ -611,6 +643,7 @@ class Element:
     def all_data_received(self) -> None:
         self.all_data = True
         self.monitor()
+        self._check_renderers_ran_out()
 
     def media_source_error(self, kind: str) -> None:
         if self.ready_state == HMEReadyState.HAVE_NOTHING:
@@ -637,6 +670,7 @@ class Element:
             return
         self._update_ready_state()
         self._reschedule()
+        self._note_renderer_frames()
 
     def _update_ready_state(self) -> None:
         self._settle()

@@ -435,6 +435,9 @@ class Runner:
         def start() -> None:
             element.stop_at = target
             element.play()
+            if element.current_time >= target:  # the page looks once right after play(), in the same task
+                element.stop_at = None
+                element.pause()
 
         self._in(self.page.window, start)
         deadline = self.clock.now + Fraction(number(timeout)) if timeout is not None else None
