@@ -17,3 +17,39 @@ def test_unknown_top_level_boxes_chromium_skips_them_the_spec_profile_refuses_th
     assert chromium.next(JUNK[:12]) == NeedData()  # the rest of the box is waited for, not refused
     with pytest.raises(ParseError, match="where a segment should start"):
         parser_for('audio/mp4; codecs="mp4a.40.2"', SPEC).next(JUNK)
+
+
+def _fill_from_zero(blocks: int) -> dict:
+    """Audio only, paused at 0: the AAC sample's three segments (10 s, 470 frames, 120404 bytes of frames) again
+    and again, 10 s further each time, so that nothing can be evicted (all of it lies after the position)."""
+    steps: list[dict] = [{"op": "addSourceBuffer", "id": "a", "type": 'audio/mp4; codecs="mp4a.40.2"'},
+                         {"op": "append", "sb": "a", "file": "audio/init.mp4"}]  # fmt: skip
+    for block in range(blocks):
+        steps.append({"op": "set", "sb": "a", "timestampOffset": 10 * block})
+        steps += [{"op": "append", "sb": "a", "file": f"audio/seg-0000{i}.m4s"} for i in (1, 2, 3)]
+    return {"name": "fill", "context": "window", "steps": steps}
+
+
+@pytest.mark.parametrize("profile", ["chromium", "spec"])
+def test_what_a_frame_counts_against_the_quota(media, tmp_path, profile):
+    """frame_memory_overhead. chromium: Chromium 156 (msecli verify, the 12 MiB default audio quota) refused the
+    first append of the 74th block with [0, 730) buffered, and every append after it: each frame counts 111 bytes
+    besides its own. spec: bytes only: 12 MiB / 120404 bytes per 10 s = 1045.1 s, so the first refusal comes in
+    the block at 1040 s, or the next (a block stores a little less: its first frame replaces the last one before)."""
+    import json
+
+    from msecli.sim.scenario import load_script, run_script
+
+    path = tmp_path / "fill.json"
+    path.write_text(json.dumps(_fill_from_zero(110)))
+    steps = run_script(load_script(path, media["aac-tone"]), profile)["steps"]
+    refused = [r for r in steps if r["exception"] == "QuotaExceededError"]
+    assert refused and all(r["op"] == "append" for r in refused)
+    first = refused[0]
+    [[start, end]] = first["sourceBuffers"]["a"]["buffered"]
+    if profile == "chromium":
+        assert (first["step"], start, end) == (2 + 4 * 73 + 1, 0.0, 730.0)  # block 74's first segment
+    else:
+        assert start == 0.0 and 1040 < end <= 1050
+    later_appends = [r for r in steps[first["step"]:] if r["op"] == "append"]
+    assert all(r["exception"] == "QuotaExceededError" for r in later_appends[:3])  # nothing frees room

@@ -760,8 +760,9 @@ class SourceBuffer:
             gop = track.first_gop()
             if gop is None or gop[1] > media_time:
                 break
+            before = self._bytes()
             self.coded_frame_removal(gop[0], gop[1])
-            freed += gop[2]
+            freed += before - self._bytes()
         return freed
 
     def _evict_back(self, track: TrackBuffer, media_time: Fraction, need: int) -> int:
@@ -773,12 +774,16 @@ class SourceBuffer:
             gop = track.last_gop()
             if gop is None or gop[0] <= floor:
                 break
+            before = self._bytes()
             self.coded_frame_removal(gop[0], INF)
-            freed += gop[2]
+            freed += before - self._bytes()
         return freed
 
     def _bytes(self) -> int:
-        return sum(t.bytes for t in self.track_buffers.values())  # running counts, not a scan
+        """The memory the buffered frames count against the quota: their bytes, plus the profile's overhead per
+        frame (running counts, not a scan)."""
+        overhead = self.profile.frame_memory_overhead
+        return sum(t.bytes + overhead * len(t) for t in self.track_buffers.values())
 
     def _quota(self) -> int:
         kinds = {t.kind for t in self.track_buffers.values()}
