@@ -448,7 +448,7 @@ def verify(
 
     Shows step by step where they differ (ranges and times compared to 1 µs). Exit 0 when they agree, 1 when
     they differ."""
-    from msecli.browser.chromium import chromium_page, find_browser
+    from msecli.browser.chromium import chromium_page, find_browser, quota_flags
     from msecli.browser.verify import diff, run_in_browser
     from msecli.sim.scenario import load_script, run_script
     from msecli.ui.console import stdout_console
@@ -459,7 +459,7 @@ def verify(
     simulation = _run(lambda: run_script(loaded, profile.value))
 
     def in_browser() -> dict:
-        with chromium_page(executable) as page:
+        with chromium_page(executable, quota_flags(loaded.data.get("quota"))) as page:
             return run_in_browser(loaded, page)
 
     real = _run(in_browser)

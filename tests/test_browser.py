@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from msecli import inspect
+from msecli.browser.chromium import quota_flags
 from msecli.browser.server import serving
 from msecli.browser.verify import diff, run_in_browser
 from msecli.sim.buffered import buffered_report
@@ -154,7 +155,11 @@ def test_scenario_agrees_with_chromium_or_the_difference_is_known(path, media, p
     script = load_script(path, media[data.get("media", "aac-tone")])
     key = _workload(data)
     if key not in BROWSER_RUNS:
-        BROWSER_RUNS[key] = run_in_browser(script, page)
+        if quota_flags(data.get("quota")):  # the script's quota as Chromium's own limits: verify's own browser
+            verified = run_cli("verify", path, "--media", media[data.get("media", "aac-tone")], "--json")
+            BROWSER_RUNS[key] = json.loads(verified.stdout)["browser"]
+        else:
+            BROWSER_RUNS[key] = run_in_browser(script, page)
     found = {(str(d["step"]), d["path"]) for d in diff(BROWSER_RUNS[key], run_script(script, "chromium"))}
     known = KNOWN.get(path.stem, [])
     listed = {(str(k["step"]), k["path"]) for k in known}

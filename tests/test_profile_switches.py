@@ -53,3 +53,12 @@ def test_what_a_frame_counts_against_the_quota(media, tmp_path, profile):
         assert start == 0.0 and 1040 < end <= 1050
     later_appends = [r for r in steps[first["step"]:] if r["op"] == "append"]
     assert all(r["exception"] == "QuotaExceededError" for r in later_appends[:3])  # nothing frees room
+
+
+def test_a_script_quota_in_whole_mib_becomes_chromiums_own_limits():
+    """verify runs Chromium with --mse-*-buffer-size-limit-mb (MiB) when the script's quota allows it exactly."""
+    from msecli.browser.chromium import quota_flags
+
+    assert quota_flags([1 << 20, 150 << 20]) == ["--mse-audio-buffer-size-limit-mb=1", "--mse-video-buffer-size-limit-mb=150"]
+    assert quota_flags([110_000, 110_000]) == []  # not whole MiB: the browser keeps its own (a known difference)
+    assert quota_flags(None) == [] and quota_flags([0, 1 << 20]) == []

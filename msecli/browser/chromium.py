@@ -38,9 +38,20 @@ def find_browser(explicit: Path | None) -> str:
                      "(apt-get install chromium on Debian) or pass --browser PATH")  # fmt: skip
 
 
+MiB = 1024 * 1024
+
+
+def quota_flags(quota: Any) -> list[str]:
+    """A script's "quota" ([audio bytes, video bytes] per SourceBuffer) as Chromium's own buffer limits, when both
+    are whole MiB (its switches take MiB): then the browser runs with the quota the simulation applies."""
+    if not isinstance(quota, list) or len(quota) != 2 or any(not isinstance(q, int) or q <= 0 or q % MiB for q in quota):
+        return []
+    return [f"--mse-audio-buffer-size-limit-mb={quota[0] // MiB}", f"--mse-video-buffer-size-limit-mb={quota[1] // MiB}"]
+
+
 @contextmanager
-def chromium_page(executable: str) -> Iterator[Any]:
-    """A page in a fresh headless Chromium (its own empty user-data-dir)."""
+def chromium_page(executable: str, extra_flags: list[str] | None = None) -> Iterator[Any]:
+    """A page in a fresh headless Chromium (its own empty user-data-dir), with `extra_flags` after the usual ones."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -50,7 +61,7 @@ def chromium_page(executable: str) -> Iterator[Any]:
     with tempfile.TemporaryDirectory(prefix="msecli-chromium-") as profile, sync_playwright() as playwright:
         try:
             context = playwright.chromium.launch_persistent_context(profile, executable_path=executable,
-                                                                    headless=True, args=FLAGS)  # fmt: skip
+                                                                    headless=True, args=FLAGS + (extra_flags or []))  # fmt: skip
         except PlaywrightError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise InputError(f"{executable} did not start headless: {first}") from None
