@@ -62,3 +62,19 @@ def test_a_script_quota_in_whole_mib_becomes_chromiums_own_limits():
     assert quota_flags([1 << 20, 150 << 20]) == ["--mse-audio-buffer-size-limit-mb=1", "--mse-video-buffer-size-limit-mb=150"]
     assert quota_flags([110_000, 110_000]) == []  # not whole MiB: the browser keeps its own (a known difference)
     assert quota_flags(None) == [] and quota_flags([0, 1 << 20]) == []
+
+
+def test_an_avcc_gives_its_parameter_sets_as_annex_b_bytes():
+    """What a keyframe grows by in Chromium's MP4 parser: each SPS and PPS after a 4-byte start code. An avcC with
+    one 25-byte SPS and one 6-byte PPS gives 4 + 25 + 4 + 6 = 39; one cut short gives what it holds, no error."""
+    from msecli.formats.isobmff.boxes import parse_boxes
+
+    def avcc(record: bytes) -> int:
+        (node,) = parse_boxes((8 + len(record)).to_bytes(4, "big") + b"avcC" + record).nodes
+        return node.fields["parameter_sets_annexb"]
+
+    sps, pps = bytes([0x67]) + bytes(24), bytes([0x68]) + bytes(5)
+    record = bytes([1, 0x64, 0, 0x1E, 0xFF, 0xE1]) + len(sps).to_bytes(2, "big") + sps + bytes([1]) + len(pps).to_bytes(2, "big") + pps
+    assert avcc(record) == 39
+    assert avcc(record[:-3]) == 29  # the PPS is cut short: the SPS alone
+    assert avcc(record[:6]) == 0

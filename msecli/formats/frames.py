@@ -24,6 +24,7 @@ class TrackInfo:
     codec_delay: int = 0  # WebM CodecDelay, ticks
     width: int = 0  # video: coded picture size from the sample entry / PixelWidth
     height: int = 0
+    annexb_parameter_sets: int = 0  # H.264 in ISO BMFF: its avcC's SPS and PPS as Annex B NAL units, bytes
 
 
 def empty_frames() -> np.ndarray:

@@ -26,13 +26,17 @@ class Profile:
     # Per-SourceBuffer byte quotas (Chromium's desktop defaults for both profiles, configurable).
     audio_quota: int = 12 * MiB
     video_quota: int = 150 * MiB
-    # What each buffered frame counts against the quota besides its bytes. spec: nothing (the quota is the UA's
-    # choice); chromium: the StreamParserBuffer object holding it (StreamParserBuffer::GetMemoryUsage adds
-    # sizeof(StreamParserBuffer) to the data size). 111 bytes, measured with msecli verify: it alone reproduces,
-    # append for append, where Chromium 156 starts throwing QuotaExceededError on audio-only SourceBuffers filled
-    # from position 0 (AAC at 256 and at 655 bytes a frame, with the default 12 MiB and with
-    # --mse-audio-buffer-size-limit-mb=1): 730 s of 96 kbps AAC fit, not the 1043 s its bytes alone would allow.
+    # What a buffered frame counts against the quota besides its bytes. spec: nothing (the quota is the UA's
+    # choice); chromium: 104 bytes, its StreamParserBuffer object (StreamParserBuffer::GetMemoryUsage adds
+    # sizeof(StreamParserBuffer) to the data size), and, as its MP4 parser rewrites frames for the decoders
+    # (stream_parser_rewrites), 7 more for an AAC frame (an ADTS header) and, on an H.264 keyframe, the init
+    # segment's SPS and PPS as Annex B NAL units. Measured with msecli verify, filling SourceBuffers from position
+    # 0 with Chromium's own limits (default 12 MiB, and --mse-*-buffer-size-limit-mb=1): this alone reproduces,
+    # append for append, where Chromium 156 starts throwing QuotaExceededError and what eviction then removes, for
+    # AAC at 256 and 655 bytes a frame, Opus in MP4 (104), H.264 with 2 s GOPs (39-byte parameter sets) and
+    # all-intra H.264 (35-byte ones): 730 s of 96 kbps AAC fill 12 MiB, not the 1043 s its bytes alone would.
     frame_memory_overhead: int = 0
+    stream_parser_rewrites: bool = False
     # chromium: an audio frame straddling appendWindowStart is cut forward to it, one straddling
     # appendWindowEnd is shortened (discard padding); the spec drops either whole.
     partial_audio_trimming: bool = False
@@ -167,8 +171,8 @@ class Profile:
 SPEC = Profile("spec", merge_by_fudge_room=False)
 # Not departures, whatever mse-notes §12.1 says of older versions: `msecli verify` shows Chromium 156 throwing
 # InvalidStateError for abort() during remove() and for a duration below the buffered media, as the spec does.
-CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=111, partial_audio_trimming=True,
-                   audio_splice_trims_tail=True,
+CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=104, stream_parser_rewrites=True,
+                   partial_audio_trimming=True, audio_splice_trims_tail=True,
                    ignores_text_tracks=True, microsecond_timestamps=True, media_segment_starts_after_moof=True,
                    unknown_top_level_boxes_skipped=True,
                    enough_data_ahead=Fraction(1, 5), enough_data_is_preroll=True, start_gap_tolerance=Fraction(1),

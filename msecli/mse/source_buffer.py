@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from msecli.mse.media_source import MediaSource
 
 
+ADTS_HEADER = 7  # bytes, without CRC
+
+
 class SourceBuffer:
     """IDL: SourceBuffer."""
 
@@ -436,6 +439,7 @@ class SourceBuffer:
             buffer = self.track_buffers.get(self._track_id_map.get(track_id, track_id))
             if buffer is not None and info.kind == "video":
                 buffer.coded_size = (info.width, info.height)
+                buffer.annexb_parameter_sets = info.annexb_parameter_sets
         video = next((t for t in segment.tracks.values() if t.kind == "video"), None)
         if active_track_flag:  # 7 (conditional, as in the 2016 REC)
             self.host.mirror(lambda element: element.new_initialization_segment(video))
@@ -780,10 +784,16 @@ class SourceBuffer:
         return freed
 
     def _bytes(self) -> int:
-        """The memory the buffered frames count against the quota: their bytes, plus the profile's overhead per
-        frame (running counts, not a scan)."""
-        overhead = self.profile.frame_memory_overhead
-        return sum(t.bytes + overhead * len(t) for t in self.track_buffers.values())
+        """The memory the buffered frames count against the quota (running counts, not a scan): their bytes, plus
+        what the profile adds per frame and, where its stream parser rewrites frames, what that adds."""
+        overhead, rewrites = self.profile.frame_memory_overhead, self.profile.stream_parser_rewrites
+        total = 0
+        for t in self.track_buffers.values():
+            total += t.bytes + overhead * len(t)
+            if rewrites:  # chromium's MP4 parser: AAC frames as ADTS, H.264 keyframes led by the parameter sets
+                aac = t.codec.startswith("mp4a.40.") and (types.parse_mime(self.type) or ("", ""))[1] == "mp4"
+                total += ADTS_HEADER * len(t) * aac + t.annexb_parameter_sets * t.key_frames
+        return total
 
     def _quota(self) -> int:
         kinds = {t.kind for t in self.track_buffers.values()}

@@ -130,6 +130,8 @@ class TrackBuffer:
     max_interbuffer_distance: Fraction = Fraction(1, 1000)  # Chromium's, grows, never shrinks
     last_appended_pts: Fraction | None = None  # eviction never removes this GOP or earlier ones from the back
     bytes: int = 0
+    key_frames: int = 0  # running count of the stored random access points
+    annexb_parameter_sets: int = 0  # H.264 in ISO BMFF: its latest init segment's SPS and PPS as Annex B, bytes
     mutations: int = 0  # bumped on every change to the stored frames (observers cache on it)
     scale: int = 1  # ticks per second of every stored time
     _decode: _Store = field(
@@ -401,6 +403,7 @@ class TrackBuffer:
             ends = pts + duration
         self._store_presentation(pts, ends)
         self.bytes += int(size.sum())
+        self.key_frames += int(np.count_nonzero(key))
         self.mutations += 1
 
     def _insert_sorted(self, store: _Store, values: np.ndarray, columns: tuple[np.ndarray, ...]) -> None:
@@ -477,6 +480,7 @@ class TrackBuffer:
         pts = self._decode["pts"][first:stop][removed]
         ends = pts + self._decode["duration"][first:stop][removed]
         self.bytes -= int(self._decode["size"][first:stop][removed].sum())
+        self.key_frames -= int(np.count_nonzero(key[removed]))
         self._decode.delete(first, stop, keep=~removed)
         self._remove_presentation(pts)
         self.mutations += 1

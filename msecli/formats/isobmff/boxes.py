@@ -262,6 +262,27 @@ def _avcc(r: Reader, node: Node) -> None:
     node.fields.update(AVCProfileIndication=r.u8(), profile_compatibility=r.u8(), AVCLevelIndication=r.u8())
     node.fields["nal_unit_length"] = (r.u8() & 3) + 1
     node.fields["sps_count"] = r.u8() & 0x1F
+    node.fields["parameter_sets_annexb"] = _annexb_parameter_sets(r, node.fields["sps_count"])
+
+
+def _annexb_parameter_sets(r: Reader, sps_count: int) -> int:
+    """The SPS and PPS NAL units of an avcC as Annex B (each after a 4-byte start code), in bytes; what a
+    record cut short holds, without failing (the codecs string needs only the first bytes)."""
+    total, count = 0, sps_count
+    for is_pps in (False, True):
+        if is_pps:
+            if r.remaining < 1:
+                break
+            count = r.u8()
+        for _ in range(count):
+            if r.remaining < 2:
+                return total
+            length = r.u16()
+            if r.remaining < length:
+                return total
+            r.skip(length)
+            total += 4 + length
+    return total
 
 
 @decoder("hvcC")

@@ -41,8 +41,14 @@ def track_infos(moov: Node) -> dict[int, TrackInfo]:
             defaults=trexes.get(track_id, {}),
             width=entry.fields.get("width", 0) if entry is not None else 0,
             height=entry.fields.get("height", 0) if entry is not None else 0,
+            annexb_parameter_sets=_annexb_parameter_sets(entry),
         )
     return infos
+
+
+def _annexb_parameter_sets(entry: Node | None) -> int:
+    avcc = entry.child("avcC") if entry is not None and entry.type in ("avc1", "avc3") else None
+    return avcc.fields.get("parameter_sets_annexb", 0) if avcc is not None else 0
 
 
 def fragment_frames(moof: Node, infos: dict[int, TrackInfo]) -> dict[int, np.ndarray]:
