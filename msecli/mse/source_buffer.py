@@ -738,8 +738,10 @@ class SourceBuffer:
             self.buffer_full_flag = False
 
     def coded_frame_eviction(self, new_data_size: int) -> None:
-        """#sourcebuffer-coded-frame-eviction, with the UA's choice of what to drop made as Chromium
-        does: whole GOPs from the front up to the one holding the playback position, then from the back."""
+        """#sourcebuffer-coded-frame-eviction, with the UA's choice of what to drop made as Chromium does
+        (SourceBufferStream::GarbageCollectIfNeeded): when the last append lies behind the playback position, first
+        the GOPs after it up to the position, and the front then stops at the range appended to (what a page
+        prebuffers there stays); whole GOPs from the front up to the one holding the position; then from the back."""
         quota = self._quota()
         pending = len(self.input_buffer)
         if new_data_size + pending > quota:  # the chunk alone cannot fit
@@ -751,11 +753,30 @@ class SourceBuffer:
         media_time = self.host.media_time()
         need = self._bytes() + pending + new_data_size - quota
         for track in self.track_buffers.values():
-            need -= self._evict_front(track, media_time, need)
+            front_limit = media_time
+            appended = track.last_appended_pts
+            if appended is not None and appended < media_time:  # appending behind the position
+                need -= self._evict_after_last_appended(track, appended, media_time, need)
+                span = track.ranges(self.profile.merge_gap(track)).range_containing(appended)
+                front_limit = Fraction(span[0]) if span is not None else media_time  # spare the range appended to
+            need -= self._evict_front(track, front_limit, need)
         if need > 0:
             for track in self.track_buffers.values():
                 need -= self._evict_back(track, media_time, need)
         self.buffer_full_flag = need > 0
+
+    def _evict_after_last_appended(self, track: TrackBuffer, appended: Fraction, media_time: Fraction, need: int) -> int:
+        """Whole GOPs after the last appended one, up to the one holding the playback position (Chromium's
+        FreeBuffersAfterLastAppended, its first GC step when the page appends behind the position)."""
+        freed = 0
+        while freed < need:
+            gop = track.gop_after(appended)
+            if gop is None or gop[1] > media_time:
+                break
+            before = self._bytes()
+            self.coded_frame_removal(gop[0], gop[1])
+            freed += before - self._bytes()
+        return freed
 
     def _evict_front(self, track: TrackBuffer, media_time: Fraction, need: int) -> int:
         """Whole GOPs from the front, up to the one holding the playback position."""

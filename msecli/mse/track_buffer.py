@@ -353,6 +353,17 @@ class TrackBuffer:
         """(first PTS, end of presentation, bytes) of the first GOP in decode order."""
         return self._gop(0, self._next_key(1)) if len(self) else None
 
+    def gop_after(self, time: Fraction) -> tuple[Fraction, Fraction, int] | None:
+        """(first PTS, end of presentation, bytes) of the GOP whose keyframe is the first presented after `time`."""
+        d = self._decode
+        keys = np.flatnonzero(d["key"])
+        later = keys[d["pts"][keys] > floor_ticks(time, self.scale)]  # whole ticks: pts > time exactly then
+        if not len(later):
+            return None
+        first = int(later[np.argmin(d["pts"][later])])
+        following = keys[keys > first]
+        return self._gop(first, int(following[0]) if len(following) else len(self))
+
     def last_gop(self) -> tuple[Fraction, Fraction, int] | None:
         return self._gop(self._last_key(), len(self)) if len(self) else None
 
