@@ -4,6 +4,7 @@ segment received algorithm (§6), coded frame processing (§7), removal and evic
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 
 ADTS_HEADER = 7  # bytes, without CRC
+Gop = tuple[Fraction, Fraction, int]  # first PTS, end of presentation, bytes
 
 
 class SourceBuffer:
@@ -768,39 +770,29 @@ class SourceBuffer:
     def _evict_after_last_appended(self, track: TrackBuffer, appended: Fraction, media_time: Fraction, need: int) -> int:
         """Whole GOPs after the last appended one, up to the one holding the playback position (Chromium's
         FreeBuffersAfterLastAppended, its first GC step when the page appends behind the position)."""
-        freed = 0
-        while freed < need:
-            gop = track.gop_after(appended)
-            if gop is None or gop[1] > media_time:
-                break
-            before = self._bytes()
-            self.coded_frame_removal(gop[0], gop[1])
-            freed += before - self._bytes()
-        return freed
+        return self._free_gops(lambda: track.gop_after(appended), lambda gop: gop[1] > media_time, need)
 
     def _evict_front(self, track: TrackBuffer, media_time: Fraction, need: int) -> int:
         """Whole GOPs from the front, up to the one holding the playback position."""
-        freed = 0
-        while freed < need:
-            gop = track.first_gop()
-            if gop is None or gop[1] > media_time:
-                break
-            before = self._bytes()
-            self.coded_frame_removal(gop[0], gop[1])
-            freed += before - self._bytes()
-        return freed
+        return self._free_gops(track.first_gop, lambda gop: gop[1] > media_time, need)
 
     def _evict_back(self, track: TrackBuffer, media_time: Fraction, need: int) -> int:
         """GOPs from the back, never the most recently appended one nor any before it, nor the one
         holding the playback position (mse-notes §12.1, GC step 4)."""
-        freed = 0
         floor = max(media_time, track.last_appended_pts if track.last_appended_pts is not None else media_time)
+        return self._free_gops(track.last_gop, lambda gop: gop[0] <= floor, need, to_the_end=True)
+
+    def _free_gops(self, next_gop: Callable[[], Gop | None], spared: Callable[[Gop], bool], need: int,
+                   to_the_end: bool = False) -> int:  # fmt: skip
+        """Remove GOP after GOP (coded frame removal of its presentation interval, or of everything from its start)
+        until `need` bytes of quota are free or the next one is `spared`; the quota freed."""
+        freed = 0
         while freed < need:
-            gop = track.last_gop()
-            if gop is None or gop[0] <= floor:
+            gop = next_gop()
+            if gop is None or spared(gop):
                 break
             before = self._bytes()
-            self.coded_frame_removal(gop[0], INF)
+            self.coded_frame_removal(gop[0], INF if to_the_end else gop[1])
             freed += before - self._bytes()
         return freed
 
