@@ -44,7 +44,8 @@ def media(segmented, tmp_path_factory) -> dict[str, Path]:
     - vp9-webm: the VP9 sample as WebM, video/ with [0,4) [4,8) [8,10);
     - adts: tone.aac, the AAC sample's 470 frames as ADTS (no edit list: the priming frame is audio), and audio/
       as in aac-tone (for changeType between the two);
-    - two-sizes: video/ as in h264-aac (640x360) and small/, the same video at 320x180 (an ABR rendition)."""
+    - two-sizes: video/ as in h264-aac (640x360) and small/, the same video at 320x180 (an ABR rendition);
+    - muxed: the h264-aac sample muxed, muxed/ with [-0.021333, 4) [3.989333, 8) [8, 10)."""
     adts = tmp_path_factory.mktemp("adts")
     remux([SAMPLES / "aac-tone.m4a"], adts / "tone.aac", "adts")
     shutil.copytree(segmented(SAMPLES / "aac-tone.m4a") / "audio", adts / "audio")
@@ -58,6 +59,7 @@ def media(segmented, tmp_path_factory) -> dict[str, Path]:
         "aac-tone": segmented(SAMPLES / "aac-tone.m4a"),
         "h264-aac": segmented(SAMPLES / "h264-aac.mp4"),
         "vp9-webm": segmented(SAMPLES / "vp9-opus.webm", format="webm"),
+        "muxed": segmented(SAMPLES / "h264-aac.mp4", muxed=True),
     }
 
 

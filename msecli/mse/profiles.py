@@ -37,6 +37,12 @@ class Profile:
     # all-intra H.264 (35-byte ones): 730 s of 96 kbps AAC fill 12 MiB, not the 1043 s its bytes alone would.
     frame_memory_overhead: int = 0
     stream_parser_rewrites: bool = False
+    # spec: the SourceBuffer's quota is the sum of its tracks' kinds' quotas, and eviction removes time ranges from
+    # every track (coded frame removal); chromium: each stream has its own limit, the append's size is shared among
+    # the streams in proportion to what each holds (SourceBufferState::EvictCodedFrames), and each stream frees its
+    # own frames. Seen with msecli verify on muxed AAC + H.264 under a 1 MiB audio limit: the appends stop when the
+    # audio stream is full (60 s), and eviction then trims audio and video each at its own frame boundaries.
+    per_stream_quota: bool = False
     # chromium: an audio frame straddling appendWindowStart is cut forward to it, one straddling
     # appendWindowEnd is shortened (discard padding); the spec drops either whole.
     partial_audio_trimming: bool = False
@@ -172,6 +178,7 @@ SPEC = Profile("spec", merge_by_fudge_room=False)
 # Not departures, whatever mse-notes §12.1 says of older versions: `msecli verify` shows Chromium 156 throwing
 # InvalidStateError for abort() during remove() and for a duration below the buffered media, as the spec does.
 CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=104, stream_parser_rewrites=True,
+                   per_stream_quota=True,
                    partial_audio_trimming=True, audio_splice_trims_tail=True,
                    ignores_text_tracks=True, microsecond_timestamps=True, media_segment_starts_after_moof=True,
                    unknown_top_level_boxes_skipped=True,

@@ -720,11 +720,12 @@ class SourceBuffer:
 
     # §8 Removal and eviction
 
-    def coded_frame_removal(self, start: Time, end: Time) -> None:
-        """#sourcebuffer-coded-frame-removal."""
+    def coded_frame_removal(self, start: Time, end: Time, only: list[TrackBuffer] | None = None) -> None:
+        """#sourcebuffer-coded-frame-removal. `only`: the track buffers step 3 visits, when not all of them
+        (chromium's per-stream garbage collection removes from one stream at a time)."""
         ms = self.media_source
         assert ms is not None
-        for track in self.track_buffers.values():  # 3
+        for track in only if only is not None else self.track_buffers.values():  # 3
             remove_end = ms.duration_value if ms.duration_value is not None else INF  # 3.1
             rap_after = track.first_random_access_point_at_or_after(end) if end != INF else None  # 3.2
             if rap_after is not None:
@@ -736,7 +737,7 @@ class SourceBuffer:
             if hit_last and removed and first_pts is not None:
                 self._new_coded_frame_group(first_pts)
         self.host.mirror(lambda element: element.media_source_changed(removal=True))  # 3.5
-        if self.buffer_full_flag and self._bytes() <= self._quota():  # 4
+        if self.buffer_full_flag and self._within_quota():  # 4
             self.buffer_full_flag = False
 
     def coded_frame_eviction(self, new_data_size: int) -> None:
@@ -744,46 +745,72 @@ class SourceBuffer:
         (SourceBufferStream::GarbageCollectIfNeeded): when the last append lies behind the playback position, first
         the GOPs after it up to the position, and the front then stops at the range appended to (what a page
         prebuffers there stays); whole GOPs from the front up to the one holding the position; then from the back."""
+        new = new_data_size + len(self.input_buffer)
+        if self.profile.per_stream_quota:
+            self.buffer_full_flag = not self._evict_per_stream(new)
+            return
         quota = self._quota()
-        pending = len(self.input_buffer)
-        if new_data_size + pending > quota:  # the chunk alone cannot fit
+        if new > quota:  # the chunk alone cannot fit
             self.buffer_full_flag = True
             return
-        if self._bytes() + pending + new_data_size <= quota:
+        if self._bytes() + new <= quota:
             self.buffer_full_flag = False  # 2
             return
         media_time = self.host.media_time()
-        need = self._bytes() + pending + new_data_size - quota
+        need = self._bytes() + new - quota
         for track in self.track_buffers.values():
-            front_limit = media_time
-            appended = track.last_appended_pts
-            if appended is not None and appended < media_time:  # appending behind the position
-                need -= self._evict_after_last_appended(track, appended, media_time, need)
-                span = track.ranges(self.profile.merge_gap(track)).range_containing(appended)
-                front_limit = Fraction(span[0]) if span is not None else media_time  # spare the range appended to
-            need -= self._evict_front(track, front_limit, need)
+            need -= self._evict_up_to_position(track, media_time, need)
         if need > 0:
             for track in self.track_buffers.values():
                 need -= self._evict_back(track, media_time, need)
         self.buffer_full_flag = need > 0
 
-    def _evict_after_last_appended(self, track: TrackBuffer, appended: Fraction, media_time: Fraction, need: int) -> int:
-        """Whole GOPs after the last appended one, up to the one holding the playback position (Chromium's
-        FreeBuffersAfterLastAppended, its first GC step when the page appends behind the position)."""
-        return self._free_gops(lambda: track.gop_after(appended), lambda gop: gop[1] > media_time, need)
+    def _evict_per_stream(self, new: int) -> bool:
+        """chromium (per_stream_quota, SourceBufferState::EvictCodedFrames): the new bytes are shared among the
+        streams in proportion to what each holds, and each stream makes room for its share under its own limit, from
+        its own frames; True when every one could."""
+        held = [(track, self._track_memory(track)) for track in self.track_buffers.values()]
+        total = sum(size for _, size in held)
+        if not total:
+            return True
+        media_time = self.host.media_time()
+        fits = True
+        for track, size in held:
+            if not size:
+                continue
+            share, limit = new * size // total, self.profile.quota(track.kind)
+            if share > limit:
+                fits = False
+                continue
+            need = size + share - limit
+            if need > 0:
+                need -= self._evict_up_to_position(track, media_time, need, only=[track])
+            if need > 0:
+                need -= self._evict_back(track, media_time, need, only=[track])
+            fits &= need <= 0
+        return fits
 
-    def _evict_front(self, track: TrackBuffer, media_time: Fraction, need: int) -> int:
-        """Whole GOPs from the front, up to the one holding the playback position."""
-        return self._free_gops(track.first_gop, lambda gop: gop[1] > media_time, need)
+    def _evict_up_to_position(self, track: TrackBuffer, media_time: Fraction, need: int,
+                              only: list[TrackBuffer] | None = None) -> int:  # fmt: skip
+        """GC steps 1 and 3: the GOPs between a last append behind the position and the position, then whole GOPs
+        from the front up to the one holding the position, sparing the range appended to."""
+        freed, front_limit = 0, media_time
+        appended = track.last_appended_pts
+        if appended is not None and appended < media_time:  # appending behind the position
+            freed += self._free_gops(lambda: track.gop_after(appended), lambda gop: gop[1] > media_time, need, only)
+            span = track.ranges(self.profile.merge_gap(track)).range_containing(appended)
+            front_limit = Fraction(span[0]) if span is not None else media_time
+        return freed + self._free_gops(track.first_gop, lambda gop: gop[1] > front_limit, need - freed, only)
 
-    def _evict_back(self, track: TrackBuffer, media_time: Fraction, need: int) -> int:
+    def _evict_back(self, track: TrackBuffer, media_time: Fraction, need: int,
+                    only: list[TrackBuffer] | None = None) -> int:  # fmt: skip
         """GOPs from the back, never the most recently appended one nor any before it, nor the one
         holding the playback position (mse-notes §12.1, GC step 4)."""
         floor = max(media_time, track.last_appended_pts if track.last_appended_pts is not None else media_time)
-        return self._free_gops(track.last_gop, lambda gop: gop[0] <= floor, need, to_the_end=True)
+        return self._free_gops(track.last_gop, lambda gop: gop[0] <= floor, need, only, to_the_end=True)
 
     def _free_gops(self, next_gop: Callable[[], Gop | None], spared: Callable[[Gop], bool], need: int,
-                   to_the_end: bool = False) -> int:  # fmt: skip
+                   only: list[TrackBuffer] | None = None, to_the_end: bool = False) -> int:  # fmt: skip
         """Remove GOP after GOP (coded frame removal of its presentation interval, or of everything from its start)
         until `need` bytes of quota are free or the next one is `spared`; the quota freed."""
         freed = 0
@@ -792,20 +819,25 @@ class SourceBuffer:
             if gop is None or spared(gop):
                 break
             before = self._bytes()
-            self.coded_frame_removal(gop[0], INF if to_the_end else gop[1])
+            self.coded_frame_removal(gop[0], INF if to_the_end else gop[1], only)
             freed += before - self._bytes()
         return freed
 
+    def _within_quota(self) -> bool:
+        if self.profile.per_stream_quota:
+            return all(self._track_memory(t) <= self.profile.quota(t.kind) for t in self.track_buffers.values())
+        return self._bytes() <= self._quota()
+
     def _bytes(self) -> int:
-        """The memory the buffered frames count against the quota (running counts, not a scan): their bytes, plus
-        what the profile adds per frame and, where its stream parser rewrites frames, what that adds."""
-        overhead, rewrites = self.profile.frame_memory_overhead, self.profile.stream_parser_rewrites
-        total = 0
-        for t in self.track_buffers.values():
-            total += t.bytes + overhead * len(t)
-            if rewrites:  # chromium's MP4 parser: AAC frames as ADTS, H.264 keyframes led by the parameter sets
-                aac = t.codec.startswith("mp4a.40.") and (types.parse_mime(self.type) or ("", ""))[1] == "mp4"
-                total += ADTS_HEADER * len(t) * aac + t.annexb_parameter_sets * t.key_frames
+        return sum(self._track_memory(t) for t in self.track_buffers.values())
+
+    def _track_memory(self, track: TrackBuffer) -> int:
+        """What a track buffer's frames count against the quota (running counts, not a scan): their bytes, plus what
+        the profile adds per frame and, where its stream parser rewrites frames, what that adds."""
+        total = track.bytes + self.profile.frame_memory_overhead * len(track)
+        if self.profile.stream_parser_rewrites:  # chromium's MP4 parser: AAC as ADTS, H.264 keyframes led by SPS/PPS
+            aac = track.codec.startswith("mp4a.40.") and (types.parse_mime(self.type) or ("", ""))[1] == "mp4"
+            total += ADTS_HEADER * len(track) * aac + track.annexb_parameter_sets * track.key_frames
         return total
 
     def _quota(self) -> int:
