@@ -78,3 +78,26 @@ def test_an_avcc_gives_its_parameter_sets_as_annex_b_bytes():
     assert avcc(record) == 39
     assert avcc(record[:-3]) == 29  # the PPS is cut short: the SPS alone
     assert avcc(record[:6]) == 0
+
+
+def test_chromium_counts_only_the_appended_chunk_against_the_quota(media, tmp_path):
+    """per_stream_quota: the size an append brings is the chunk's own, not the bytes of a frame its parser still
+    holds. Chromium 156 (msecli verify, --mse-audio-buffer-size-limit-mb=1): the AAC sample as ADTS, appended ten
+    times over in 8 KiB chunks, is refused first at step 98 with [0, 60.821299) buffered; later, each round's last,
+    814-byte chunk (steps 112 and 128) still fits."""
+    import json
+    import os
+
+    from msecli.sim.scenario import load_script, run_script
+
+    size = os.path.getsize(media["adts"] / "tone.aac")
+    steps: list[dict] = [{"op": "addSourceBuffer", "id": "a", "type": "audio/aac"}]
+    for _ in range(9):
+        steps += [{"op": "append", "sb": "a", "file": "tone.aac", "range": [at, min(at + 8192, size)]}
+                  for at in range(0, size, 8192)]  # fmt: skip
+    path = tmp_path / "adts.json"
+    path.write_text(json.dumps({"name": "adts", "context": "window", "quota": [1 << 20, 150 << 20], "steps": steps}))
+    records = run_script(load_script(path, media["adts"]), "chromium")["steps"]
+    first = next(r for r in records if r["exception"])
+    assert (size, first["step"], first["sourceBuffers"]["a"]["buffered"]) == (123694, 98, [[0.0, 60.821299]])
+    assert records[112]["ok"] and records[128]["ok"] and not records[127]["ok"]

@@ -745,10 +745,10 @@ class SourceBuffer:
         (SourceBufferStream::GarbageCollectIfNeeded): when the last append lies behind the playback position, first
         the GOPs after it up to the position, and the front then stops at the range appended to (what a page
         prebuffers there stays); whole GOPs from the front up to the one holding the position; then from the back."""
-        new = new_data_size + len(self.input_buffer)
-        if self.profile.per_stream_quota:
-            self.buffer_full_flag = not self._evict_per_stream(new)
+        if self.profile.per_stream_quota:  # chromium: only the appended chunk counts, not what its parser holds
+            self.buffer_full_flag = not self._evict_per_stream(new_data_size)
             return
+        new = new_data_size + len(self.input_buffer)
         quota = self._quota()
         if new > quota:  # the chunk alone cannot fit
             self.buffer_full_flag = True
