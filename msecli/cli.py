@@ -243,7 +243,8 @@ def inspect_buffered(
     ] = ProfileName.spec,
     quota: Annotated[
         str | None,
-        typer.Option("--quota", help="Per-SourceBuffer byte quota in MiB: AUDIO,VIDEO (default 12,150, Chromium's)."),
+        typer.Option("--quota", help="Byte quota in MiB: AUDIO,VIDEO (default 12,150, Chromium's); per audio and video track, summed "
+                                       "for a SourceBuffer with both (--profile chromium: a limit per stream)."),
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the ranges as JSON.")] = False,
 ) -> None:
