@@ -126,7 +126,8 @@ class Element:
     def ended(self) -> bool:
         """HTML "ended playback", direction forwards: at the end of a known duration. Not while seeking: the
         seek sets the position in parallel (HTML seek step 11), and Chromium's pipeline is not ended until the
-        seek completes (seen with msecli verify: play() in the task of a seek to the end does not restart at 0)."""
+        seek completes (seen with msecli verify: play() in the task of a seek to the end does not restart at 0).
+        chromium (paused_pipeline_ends_at_last_frame): also once its paused renderers have run out, until a seek."""
         if self._ended_while_paused:
             return True
         return (self.ready_state >= HMEReadyState.HAVE_METADATA and not self.seeking and not math.isnan(self.duration)
