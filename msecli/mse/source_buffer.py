@@ -24,8 +24,8 @@ from msecli.mse.coded_frames import (
 )
 from msecli.mse.enums import AppendMode, AppendState, ReadyState
 from msecli.mse.errors import IDLTypeError, InvalidStateError, NotSupportedError, QuotaExceededError
-from msecli.mse.segment_parser import Init, InitSegment, Media, NeedData, Skip, parser_for
-from msecli.mse.track_buffer import TrackBuffer
+from msecli.mse.segment_parser import Init, InitSegment, IsoBmffParser, Media, NeedData, Skip, parser_for
+from msecli.mse.track_buffer import Gop, TrackBuffer
 from msecli.mse.tracks import MediaTrack
 from msecli.timeline.ranges import EMPTY, TimeRanges, intersected_from_zero
 from msecli.timeline.time import INF, ONE_MICROSECOND, Time, from_idl_double, to_idl_double
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
 
 ADTS_HEADER = 7  # bytes, without CRC
-Gop = tuple[Fraction, Fraction, int]  # first PTS, end of presentation, bytes
 
 
 class SourceBuffer:
@@ -836,7 +835,7 @@ class SourceBuffer:
         the profile adds per frame and, where its stream parser rewrites frames, what that adds."""
         total = track.bytes + self.profile.frame_memory_overhead * len(track)
         if self.profile.stream_parser_rewrites:  # chromium's MP4 parser: AAC as ADTS, H.264 keyframes led by SPS/PPS
-            aac = track.codec.startswith("mp4a.40.") and (types.parse_mime(self.type) or ("", ""))[1] == "mp4"
+            aac = track.codec.startswith("mp4a.40.") and isinstance(self.parser, IsoBmffParser)
             total += ADTS_HEADER * len(track) * aac + track.annexb_parameter_sets * track.key_frames
         return total
 

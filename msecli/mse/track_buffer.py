@@ -20,6 +20,7 @@ from msecli.timeline.time import INF, ONE_MICROSECOND, Time
 __all__ = ["CodedFrame", "TrackBuffer"]
 
 TIME_COLUMNS = frozenset({"dts", "pts", "duration", "end"})
+Gop = tuple[Fraction, Fraction, int]  # first PTS, end of presentation, bytes
 
 
 class _Store:
@@ -349,11 +350,11 @@ class TrackBuffer:
             stop, step = start, step * 2
         return 0
 
-    def first_gop(self) -> tuple[Fraction, Fraction, int] | None:
+    def first_gop(self) -> Gop | None:
         """(first PTS, end of presentation, bytes) of the first GOP in decode order."""
         return self._gop(0, self._next_key(1)) if len(self) else None
 
-    def gop_after(self, time: Fraction) -> tuple[Fraction, Fraction, int] | None:
+    def gop_after(self, time: Fraction) -> Gop | None:
         """(first PTS, end of presentation, bytes) of the GOP whose keyframe is the first presented after `time`."""
         d = self._decode
         keys = np.flatnonzero(d["key"])
@@ -364,10 +365,10 @@ class TrackBuffer:
         following = keys[keys > first]
         return self._gop(first, int(following[0]) if len(following) else len(self))
 
-    def last_gop(self) -> tuple[Fraction, Fraction, int] | None:
+    def last_gop(self) -> Gop | None:
         return self._gop(self._last_key(), len(self)) if len(self) else None
 
-    def _gop(self, start: int, stop: int) -> tuple[Fraction, Fraction, int]:
+    def _gop(self, start: int, stop: int) -> Gop:
         d = self._decode
         pts = d["pts"][start:stop]
         return (
