@@ -55,7 +55,7 @@ class Profile:
     ignores_text_tracks: bool = False
     # chromium: every time is a whole number of microseconds (base::TimeDelta): frame timestamps and
     # durations are converted from the track timescale truncating toward zero, and so are the doubles a page
-    # gives (timestampOffset, the append window); spec: exact.
+    # gives (timestampOffset, the append window, remove()'s range); spec: exact.
     microsecond_timestamps: bool = False
     # chromium: an ISO BMFF media segment starts (append state PARSING_MEDIA_SEGMENT, which refuses mode and
     # timestampOffset changes) only once its whole moof has been read, when MP4StreamParser starts the
@@ -165,7 +165,7 @@ class Profile:
         return 2 * track.max_frame_duration
 
     def page_time(self, value: float) -> Time:
-        """A double from the page (timestampOffset, appendWindowStart/End) as this browser holds it."""
+        """A double from the page (timestampOffset, appendWindowStart/End, remove()'s range) as this browser holds it."""
         if not self.microsecond_timestamps or math.isinf(value) or math.isnan(value):
             return from_idl_double(value)
         return Fraction(int(value * 1_000_000), 1_000_000)  # int() truncates toward zero, as saturated_cast

@@ -235,7 +235,9 @@ class SourceBuffer:
         if math.isnan(end) or from_idl_double(end) <= start_time:  # 5
             raise IDLTypeError(f"end {end} is not after start {start}")
         ms.reopen_if_ended()  # 6
-        self.range_removal(start_time, from_idl_double(end))  # 7
+        # The range as the browser holds it: chromium truncates both ends to whole microseconds (base::Seconds),
+        # so remove(0.1, ...) takes a frame at exactly 1/10 s, which the double nearest 0.1 lies just above.
+        self.range_removal(self.profile.page_time(start), self.profile.page_time(end))  # 7
 
     def range_removal(self, start: Time, end: Time) -> None:
         """#sourcebuffer-range-removal."""
