@@ -65,6 +65,7 @@ class SourceBuffer:
         self.first_initialization_segment_received_flag = False
         self.pending_initialization_segment_for_change_type_flag = False
         self.track_buffers: dict[int, TrackBuffer] = {}
+        self._appended_ends: dict[int, Fraction] = {}  # chromium: per track, the end of the frames this append stored
         self.audio_tracks: list[MediaTrack] = []
         self.video_tracks: list[MediaTrack] = []
         self.text_tracks: list[MediaTrack] = []
@@ -493,7 +494,7 @@ class SourceBuffer:
         if self.profile.microsecond_timestamps:
             # DEVIATION (chromium profile): timestamps as whole microseconds.
             batches = [batch.in_microseconds() for batch in batches]
-        owned = []
+        owned: list[tuple[TrackBuffer, FrameBatch]] = []
         for batch in batches:
             track = self.track_buffers.get(track_map.get(batch.track_id, batch.track_id))
             sizes = batch.table["size"]
@@ -501,6 +502,7 @@ class SourceBuffer:
                 batch = batch.select(sizes != 0)  # empty frames are not coded frames
             if track is not None and len(batch):
                 owned.append((track, batch))
+        before = self._before_overlaps(owned) if self.profile.split_range_starts_at_overlap_end else None
         if owned and not self._stored_in_bulk(owned):
             # The first frame may start a group (step 3, a discontinuity): walk it, then try the rest again.
             track, first = min(owned, key=lambda item: int(item[1].seq[0]))
@@ -510,7 +512,36 @@ class SourceBuffer:
             if not self._stored_in_bulk(owned):
                 for track, frame in in_segment_order(owned):
                     self._process_frame(track, frame)
+        if before is not None:
+            self._bridge_split_ranges(before)
         self._after_frames()
+
+    def _before_overlaps(self, owned: list[tuple[TrackBuffer, FrameBatch]]) -> dict[int, tuple[int, TimeRanges]]:
+        """Per track about to take frames: its removal count and ranges now, for `_bridge_split_ranges`."""
+        self._appended_ends = {}
+        return {track.id: (track.removals, track.ranges(self.profile.merge_gap(track))) for track, _ in owned}
+
+    def _bridge_split_ranges(self, before: dict[int, tuple[int, TimeRanges]]) -> None:
+        """DEVIATION (chromium profile, split_range_starts_at_overlap_end): where the frames just appended to a track
+        removed stored ones, the range that held the first keyframe at or after their end, if it began before that
+        end, now begins at it: bridged back to the new frames."""
+        for track in self.track_buffers.values():
+            end = self._appended_ends.get(track.id)
+            if end is None or track.id not in before or track.removals == before[track.id][0]:
+                continue
+            keyframe = track.first_random_access_point_at_or_after(end)
+            if keyframe is None or keyframe == end:
+                continue
+            held = next((start for start, stop in before[track.id][1].spans() if start <= keyframe < stop), None)
+            if held is not None and held < end:
+                track.bridge(end, keyframe)
+        self._appended_ends = {}
+
+    def _note_appended_end(self, track: TrackBuffer, end: Fraction) -> None:
+        if self.profile.split_range_starts_at_overlap_end:
+            known = self._appended_ends.get(track.id)
+            if known is None or end > known:
+                self._appended_ends[track.id] = end
 
     def _stored_in_bulk(self, owned: list[tuple[TrackBuffer, FrameBatch]]) -> bool:
         if not self.bulk_appends:
@@ -594,6 +625,7 @@ class SourceBuffer:
             track.highest_end_timestamp = highest_end
         if highest_end > self.group_end_timestamp:  # 20
             self.group_end_timestamp = highest_end
+        self._note_appended_end(track, highest_end)
 
     def _process_frame(self, track_buffer: TrackBuffer, source: CodedFrame) -> None:
         pts, dts, frame_duration = source.pts, source.dts, source.duration
@@ -680,6 +712,7 @@ class SourceBuffer:
             track_buffer.highest_end_timestamp = frame_end_timestamp
         if frame_end_timestamp > self.group_end_timestamp:  # 20
             self.group_end_timestamp = frame_end_timestamp
+        self._note_appended_end(track_buffer, frame_end_timestamp)
         if self.generate_timestamps_flag:  # 21
             self.timestamp_offset = frame_end_timestamp
             self._generated_in_append += frame_duration
@@ -731,6 +764,7 @@ class SourceBuffer:
             rap_after = track.first_random_access_point_at_or_after(end) if end != INF else None  # 3.2
             if rap_after is not None:
                 remove_end = rap_after
+            track.drop_bridges_in(start, remove_end)  # chromium: the range splits again at remove_end
             doomed = track.indexes_starting_in(start, remove_end)  # 3.3
             hit_last = track.dts_equals(doomed, track.last_decode_timestamp)
             first_pts = track.min_pts(doomed) if len(doomed) else None

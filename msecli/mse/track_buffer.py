@@ -134,6 +134,7 @@ class TrackBuffer:
     key_frames: int = 0  # running count of the stored random access points
     annexb_parameter_sets: int = 0  # H.264 in ISO BMFF: its latest init segment's SPS and PPS as Annex B, bytes
     mutations: int = 0  # bumped on every change to the stored frames (observers cache on it)
+    removals: int = 0  # bumped on every removal of stored frames
     scale: int = 1  # ticks per second of every stored time
     _decode: _Store = field(
         default_factory=lambda: _Store(
@@ -148,6 +149,9 @@ class TrackBuffer:
     _ranges: list[list[int]] | None = None  # ticks
     _ranges_gap: Time | None = None
     _ranges_view: tuple[tuple, TimeRanges] | None = None  # the ranges as Fractions, for the same key
+    # chromium (split_range_starts_at_overlap_end): [from, keyframe) spans reported as buffered with no frame in
+    # them, where an overlapping append's removal split a range and the part after started early (see `bridge`)
+    bridges: list[tuple[Fraction, Fraction]] = field(default_factory=list)
 
     # The exact grid
 
@@ -472,6 +476,37 @@ class TrackBuffer:
             gap = self._gap_ticks()
             self._ranges = _merged(self._ranges, _spans(pts, ends, gap), gap)
 
+    # Bridges (chromium)
+
+    def bridge(self, start: Fraction, keyframe: Fraction) -> None:
+        """Report [start, keyframe) as buffered though no frame is there: Chromium's SourceBufferRange::SplitRange
+        starts the range it splits off at `keyframe` from the removal's end, `start`, when that is later than the
+        range's own start. The bridge lasts while the keyframe is stored and no removal crosses it."""
+        self.bridges.append((start, keyframe))
+        self.mutations += 1
+
+    def drop_bridges_in(self, start: Time, end: Time) -> None:
+        """A removal of [start, end) splits the range again, at a keyframe at or after `end`: what it crosses goes."""
+        kept = [(a, k) for a, k in self.bridges if not (a < end and k > start)]
+        if len(kept) != len(self.bridges):
+            self.bridges = kept
+            self.mutations += 1
+
+    def _drop_orphaned_bridges(self) -> None:
+        kept = [(a, k) for a, k in self.bridges if self.first_random_access_point_at_or_after(k) == k]
+        if len(kept) != len(self.bridges):
+            self.bridges = kept
+
+    def _bridged(self, spans: list[list[int]], gap: int) -> list[list[int]]:
+        """The frame spans with each bridge that joins a span reaching its start to the span its keyframe opens."""
+        joins = []
+        for start, keyframe in self.bridges:
+            a, k = self.ticks(start), self.ticks(keyframe)
+            reaches = any(s < a and a - e < gap for s, e in spans)
+            if reaches and any(s <= k < e for s, e in spans):
+                joins.append([a, k])
+        return _merged([span[:] for span in spans], sorted(joins), gap) if joins else spans
+
     # Removing
 
     def remove_with_dependants(self, doomed: np.ndarray) -> int:
@@ -496,7 +531,10 @@ class TrackBuffer:
         self._decode.delete(first, stop, keep=~removed)
         self._remove_presentation(pts)
         self.mutations += 1
+        self.removals += 1
         self._repair_ranges(pts, ends)
+        if self.bridges:
+            self._drop_orphaned_bridges()
         return int(removed.sum())
 
     def _remove_presentation(self, removed_pts: np.ndarray) -> None:
@@ -553,7 +591,7 @@ class TrackBuffer:
             self._ranges = _spans(self._presentation["pts"], self._presentation["end"], self._gap_ticks())
         key = (self.mutations, merge_gap, self.scale)
         if self._ranges_view is None or self._ranges_view[0] != key:
-            spans = self._ranges
+            spans = self._bridged(self._ranges, self._gap_ticks()) if self.bridges else self._ranges
             view = TimeRanges._normalised([self.time(s) for s, _ in spans], [self.time(e) for _, e in spans])
             self._ranges_view = (key, view)
         return self._ranges_view[1]
