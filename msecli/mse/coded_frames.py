@@ -5,6 +5,7 @@ numpy columns, what the parsers produce and the bulk path consumes), plus exact 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TypeVar
@@ -84,6 +85,28 @@ def in_segment_order(owned: list[tuple[T, FrameBatch]]) -> list[tuple[T, CodedFr
     tagged = [(int(seq), owner, batch, index) for owner, batch in owned for index, seq in enumerate(batch.seq)]
     tagged.sort(key=lambda item: item[0])
     return [(owner, batch.frame(index)) for _, owner, batch, index in tagged]
+
+
+def in_decode_order(owned: list[tuple[T, FrameBatch]], is_audio: Callable[[T], bool]) -> list[tuple[T, FrameBatch]]:
+    """The batches with `seq` renumbered to the order Chromium's MergeBufferQueues gives their frames: the lowest
+    decode timestamp next, a tie going to the batch that comes first with audio batches ahead of the others (each
+    group in the order given); within a batch, its own order. (A k-way merge of batches each in decode order, which
+    an MP4 track run is.)"""
+    scale = math.lcm(*(batch.timescale for _, batch in owned))
+    ranked = sorted(range(len(owned)), key=lambda i: not is_audio(owned[i][0]))
+    dts = np.concatenate([scaled(owned[i][1].table["dts"], scale // owned[i][1].timescale) for i in ranked])
+    rank = np.concatenate([np.full(len(owned[i][1]), r) for r, i in enumerate(ranked)])
+    place = np.concatenate([np.arange(len(owned[i][1])) for i in ranked])
+    seq = np.empty(len(dts), np.int64)
+    seq[np.lexsort((place, rank, dts))] = np.arange(len(dts))
+    out: list[tuple[T, FrameBatch]] = [owned[0]] * len(owned)
+    start = 0
+    for i in ranked:
+        owner, batch = owned[i]
+        out[i] = (owner, FrameBatch(batch.track_id, batch.timescale, batch.table, seq[start : start + len(batch)],
+                                    batch.cumulative))  # fmt: skip
+        start += len(batch)
+    return out
 
 
 def ceil_ticks(value: Time, scale: int) -> int | float:

@@ -160,6 +160,20 @@ class Profile:
     # the removed frames were, and playback runs across it. spec: the gap is buffered's. Seen with msecli verify: 2 s
     # GOPs buffered [0, 8), the GOP [2, 4) appended at [1, 3) reads [0, 8) where the spec has [0, 3) [4, 8).
     split_range_starts_at_overlap_end: bool = False
+    # chromium: an MP4 track's edit list moves its presentation times only: TrackRunIterator adds the first edit's
+    # media_time to the composition offsets and leaves the fragment's decode times as they are. spec profile (as
+    # FFmpeg applies it): the edit moves both, so a B-frame delay edit gives DTS from minus the delay.
+    mp4_decode_times_ignore_edit_list: bool = False
+    # chromium: a media segment's frames go through coded frame processing in decode order across its tracks,
+    # audio tracks' first where decode times tie (StreamParser's MergeBufferQueues). spec: in the order the segment
+    # holds them (an MP4 fragment's track runs one after another).
+    muxed_frames_in_decode_order: bool = False
+    # chromium: a coded frame group starts at the first frame stored in it, across the SourceBuffer's tracks, and
+    # every stream's range opened in the group starts there, not at the stream's own first frame
+    # (FrameProcessor::NotifyStartOfCodedFrameGroup; SourceBufferStream opens a range at the earlier of the two).
+    # spec: a track's range starts at its own first frame. Seen with msecli verify: a muxed H.264 + AAC segment
+    # whose AAC priming frame lands at 79.978667 and whose video starts at 80 is buffered from 79.978667.
+    group_start_opens_every_range: bool = False
 
     @property
     def reads_streams(self) -> bool:
@@ -197,5 +211,7 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=1
                    generated_offset_kept_after_reanchor=True, error_stops_pipeline=True,
                    duration_before_metadata=True, underflow_keeps_current_data=True,
                    video_underflow_threshold=Fraction(3), seek_fudge_before_ranges=True,
-                   paused_pipeline_ends_at_last_frame=True, split_range_starts_at_overlap_end=True)  # fmt: skip
+                   paused_pipeline_ends_at_last_frame=True, split_range_starts_at_overlap_end=True,
+                   mp4_decode_times_ignore_edit_list=True, muxed_frames_in_decode_order=True,
+                   group_start_opens_every_range=True)  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

@@ -78,10 +78,12 @@ class SegmentParser:
 class IsoBmffParser(SegmentParser):
     """ISO BMFF byte stream format: init = ftyp + moov; media = [styp] moof + mdat."""
 
-    def __init__(self, media_starts_after_moof: bool = False, skips_unknown_boxes: bool = False) -> None:
+    def __init__(self, media_starts_after_moof: bool = False, skips_unknown_boxes: bool = False,
+                 decode_times_ignore_edit_list: bool = False) -> None:  # fmt: skip
         super().__init__()
         self.media_starts_after_moof = media_starts_after_moof  # the chromium profile's switches
         self.skips_unknown_boxes = skips_unknown_boxes
+        self.decode_times_ignore_edit_list = decode_times_ignore_edit_list
 
     def next(self, data: Buffer) -> Item:
         header = read_box_header(data, 0, len(data))
@@ -144,6 +146,8 @@ class IsoBmffParser(SegmentParser):
                 raise ParseError(
                     "the mdat does not hold all the samples the trun lists", offset=mdat.offset, path="mdat"
                 )
+            if self.decode_times_ignore_edit_list and self.tracks[track_id].media_time:
+                table["dts"] += self.tracks[track_id].media_time  # the edit moved both: move DTS back
             seq = np.arange(placed, placed + len(table))
             batches.append(FrameBatch(track_id, self.tracks[track_id].timescale, table, seq))
             placed += len(table)
@@ -396,4 +400,5 @@ def parser_for(mime_type: str, profile: Profile | None = None) -> SegmentParser:
         return WebmParser(profile is not None and profile.webm_opus_packet_durations)
     if profile is None:
         return IsoBmffParser()
-    return IsoBmffParser(profile.media_segment_starts_after_moof, profile.unknown_top_level_boxes_skipped)
+    return IsoBmffParser(profile.media_segment_starts_after_moof, profile.unknown_top_level_boxes_skipped,
+                         profile.mp4_decode_times_ignore_edit_list)

@@ -19,6 +19,7 @@ from msecli.mse.coded_frames import (
     InputBuffer,
     ceil_ticks,
     floor_ticks,
+    in_decode_order,
     in_segment_order,
     scaled,
 )
@@ -66,6 +67,11 @@ class SourceBuffer:
         self.pending_initialization_segment_for_change_type_flag = False
         self.track_buffers: dict[int, TrackBuffer] = {}
         self._appended_ends: dict[int, Fraction] = {}  # chromium: per track, the end of the frames this append stored
+        # chromium (group_start_opens_every_range): a coded frame group waits for its first frame; then its start
+        # and the tracks that have not stored a frame in it yet
+        self._group_pending = True
+        self._group_start_pts: Fraction | None = None
+        self._group_opening: set[int] = set()
         self.audio_tracks: list[MediaTrack] = []
         self.video_tracks: list[MediaTrack] = []
         self.text_tracks: list[MediaTrack] = []
@@ -99,6 +105,8 @@ class SourceBuffer:
             raise InvalidStateError("a media segment is being parsed")
         if new_mode == AppendMode.SEQUENCE:  # 7
             self.group_start_timestamp = self.group_end_timestamp
+        elif self.mode == AppendMode.SEQUENCE:
+            self._open_coded_frame_group()  # chromium's FrameProcessor::SetSequenceMode, to be safe
         self.mode = new_mode  # 8
 
     def set_timestamp_offset(self, value: float) -> None:
@@ -358,6 +366,7 @@ class SourceBuffer:
             except ParseError:
                 pass
         self._unset_track_buffer_state()  # 2-5
+        self._open_coded_frame_group()
         if self.mode == AppendMode.SEQUENCE:  # 6
             self.group_start_timestamp = self.group_end_timestamp
         self.input_buffer = InputBuffer()  # 7
@@ -502,6 +511,8 @@ class SourceBuffer:
                 batch = batch.select(sizes != 0)  # empty frames are not coded frames
             if track is not None and len(batch):
                 owned.append((track, batch))
+        if self.profile.muxed_frames_in_decode_order and len(owned) > 1:
+            owned = in_decode_order(owned, lambda track: track.kind == "audio")
         before = self._before_overlaps(owned) if self.profile.split_range_starts_at_overlap_end else None
         if owned and not self._stored_in_bulk(owned):
             # The first frame may start a group (step 3, a discontinuity): walk it, then try the rest again.
@@ -537,6 +548,27 @@ class SourceBuffer:
                 track.bridge(end, keyframe)
         self._appended_ends = {}
 
+    def _open_coded_frame_group(self) -> None:
+        """Chromium's FrameProcessor: the next frame stored starts a coded frame group for every track (Reset(), the
+        sequence mode group start, leaving sequence mode)."""
+        self._group_pending = True
+
+    def _note_group_frame(self, track: TrackBuffer, pts: Fraction) -> None:
+        """DEVIATION (chromium profile, group_start_opens_every_range): the first frame stored in a coded frame
+        group starts it for every track; a track whose first frame in the group comes later has its range from
+        the group's start."""
+        if not self.profile.group_start_opens_every_range:
+            return
+        if self._group_pending:
+            self._group_pending = False
+            self._group_start_pts = pts
+            self._group_opening = set(self.track_buffers) - {track.id}
+        elif track.id in self._group_opening:
+            self._group_opening.discard(track.id)
+            start = self._group_start_pts
+            if start is not None and start < pts:
+                track.bridge(start, pts, reaching=False)
+
     def _note_appended_end(self, track: TrackBuffer, end: Fraction) -> None:
         if self.profile.split_range_starts_at_overlap_end:
             known = self._appended_ends.get(track.id)
@@ -549,7 +581,10 @@ class SourceBuffer:
         plans = [self._bulk_plan(track, batch) for track, batch in owned]
         if any(plan is None for plan in plans):
             return False
-        for (track, _), plan in zip(owned, plans):
+        stores = list(zip((track for track, _ in owned), plans))
+        if self._group_pending:  # the group starts with the first frame stored in segment order
+            stores.sort(key=lambda item: item[1].first_seq)  # type: ignore[union-attr]
+        for track, plan in stores:
             self._store_bulk(track, plan)  # type: ignore[arg-type]
         return True
 
@@ -601,9 +636,11 @@ class SourceBuffer:
                 low = min(low, int(ceil_ticks(track.highest_end_timestamp, scale)))
             if track.has_ticks_in(low, int(ends[first:].max())):
                 return None
+        first_seq = int(batch.seq[first]) if first < len(table) else -1
         if first:
             dts, pts, duration, ends = dts[first:], pts[first:], duration[first:], ends[first:]
-        return _BulkPlan(dts, pts, duration, key[first:], np.ascontiguousarray(table["size"][first:]), ends, steps)
+        return _BulkPlan(dts, pts, duration, key[first:], np.ascontiguousarray(table["size"][first:]), ends, steps,
+                         first_seq)  # fmt: skip
 
     def _store_bulk(self, track: TrackBuffer, plan: _BulkPlan) -> None:
         """Steps 16-20 for every frame of a plan at once."""
@@ -616,6 +653,7 @@ class SourceBuffer:
             return Fraction(int(ticks), scale)
 
         track.store(plan.dts, plan.pts, plan.duration, plan.key, plan.size, previous, plan.ends, plan.steps)  # 16
+        self._note_group_frame(track, time(plan.pts[0]))
         track.need_random_access_point_flag = False
         track.last_appended_pts = time(plan.pts[-1])
         track.last_decode_timestamp = time(plan.dts[-1])  # 17
@@ -645,6 +683,7 @@ class SourceBuffer:
                 self.group_end_timestamp = self.group_start_timestamp
                 for track in self.track_buffers.values():
                     track.need_random_access_point_flag = True
+                self._open_coded_frame_group()
                 self.group_start_timestamp = None
             # 4. Apply timestampOffset.
             if self.timestamp_offset:
@@ -655,6 +694,7 @@ class SourceBuffer:
             last = track_buffer.last_decode_timestamp
             if last is not None and (dts < last or dts - last > 2 * (track_buffer.last_frame_duration or 0)):
                 self._new_coded_frame_group(pts)  # 6.1-6.5
+                self._open_coded_frame_group()
                 continue  # 6.6 Jump to the Loop Top with the same frame.
             break
         # 7. Frame end timestamp.
@@ -705,6 +745,7 @@ class SourceBuffer:
             track_buffer.add(replacement)
         # 16. Store the frame.
         track_buffer.add(CodedFrame(pts, dts, frame_duration, source.key, source.size), track_buffer.last_decode_timestamp)
+        self._note_group_frame(track_buffer, pts)
         track_buffer.last_appended_pts = pts
         track_buffer.last_decode_timestamp = dts  # 17
         track_buffer.last_frame_duration = frame_duration  # 18
@@ -904,3 +945,4 @@ class _BulkPlan:
     size: np.ndarray
     ends: np.ndarray  # pts + duration
     steps: np.ndarray  # DTS differences between consecutive frames
+    first_seq: int = -1  # the first frame's place in the segment's order

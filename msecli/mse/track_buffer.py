@@ -149,9 +149,9 @@ class TrackBuffer:
     _ranges: list[list[int]] | None = None  # ticks
     _ranges_gap: Time | None = None
     _ranges_view: tuple[tuple, TimeRanges] | None = None  # the ranges as Fractions, for the same key
-    # chromium (split_range_starts_at_overlap_end): [from, keyframe) spans reported as buffered with no frame in
-    # them, where an overlapping append's removal split a range and the part after started early (see `bridge`)
-    bridges: list[tuple[Fraction, Fraction]] = field(default_factory=list)
+    # chromium: [from, frame) spans reported as buffered with no frame in them, where a range starts before its
+    # first frame (see `bridge`), and whether each needs frames reaching its start
+    bridges: list[tuple[Fraction, Fraction, bool]] = field(default_factory=list)
 
     # The exact grid
 
@@ -478,31 +478,33 @@ class TrackBuffer:
 
     # Bridges (chromium)
 
-    def bridge(self, start: Fraction, keyframe: Fraction) -> None:
-        """Report [start, keyframe) as buffered though no frame is there: Chromium's SourceBufferRange::SplitRange
-        starts the range it splits off at `keyframe` from the removal's end, `start`, when that is later than the
-        range's own start. The bridge lasts while the keyframe is stored and no removal crosses it."""
-        self.bridges.append((start, keyframe))
+    def bridge(self, start: Fraction, keyframe: Fraction, reaching: bool = True) -> None:
+        """Report [start, keyframe) as buffered though no frame is there: Chromium's range holding `keyframe` first
+        starts at `start`. SourceBufferRange::SplitRange starts the range it splits off from the removal's end
+        (`reaching`: it counts only while frames before it reach `start`, joining the two); SourceBufferStream
+        opens a range at its coded frame group's start. The bridge lasts while the keyframe is stored and no
+        removal crosses it."""
+        self.bridges.append((start, keyframe, reaching))
         self.mutations += 1
 
     def drop_bridges_in(self, start: Time, end: Time) -> None:
         """A removal of [start, end) splits the range again, at a keyframe at or after `end`: what it crosses goes."""
-        kept = [(a, k) for a, k in self.bridges if not (a < end and k > start)]
+        kept = [bridge for bridge in self.bridges if not (bridge[0] < end and bridge[1] > start)]
         if len(kept) != len(self.bridges):
             self.bridges = kept
             self.mutations += 1
 
     def _drop_orphaned_bridges(self) -> None:
-        kept = [(a, k) for a, k in self.bridges if self.first_random_access_point_at_or_after(k) == k]
+        kept = [bridge for bridge in self.bridges if self.first_random_access_point_at_or_after(bridge[1]) == bridge[1]]
         if len(kept) != len(self.bridges):
             self.bridges = kept
 
     def _bridged(self, spans: list[list[int]], gap: int) -> list[list[int]]:
-        """The frame spans with each bridge that joins a span reaching its start to the span its keyframe opens."""
+        """The frame spans with each bridge whose keyframe is still in one (and, if it must, that frames reach)."""
         joins = []
-        for start, keyframe in self.bridges:
+        for start, keyframe, reaching in self.bridges:
             a, k = self.ticks(start), self.ticks(keyframe)
-            reaches = any(s < a and a - e < gap for s, e in spans)
+            reaches = not reaching or any(s < a and a - e < gap for s, e in spans)
             if reaches and any(s <= k < e for s, e in spans):
                 joins.append([a, k])
         return _merged([span[:] for span in spans], sorted(joins), gap) if joins else spans

@@ -120,7 +120,7 @@ def _run_frames(run: Run | Node, tfhd: dict, info: TrackInfo, decode_time: int, 
     frames["key"] = (flags & NON_SYNC) == 0
     frames["duration"], frames["size"] = durations, sizes
     # The edit list's media_time moves decode and presentation times alike (as FFmpeg applies it), so a B-frame
-    # delay edit gives DTS from -delay and PTS from 0. (Chromium moves only PTS: README, differences not modelled.)
+    # delay edit gives DTS from -delay and PTS from 0. (Chromium moves only PTS: mp4_decode_times_ignore_edit_list.)
     ends = np.cumsum(durations)
     dts = ends - durations
     dts += decode_time - info.media_time
