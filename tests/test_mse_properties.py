@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from msecli.mse.profiles import CHROMIUM, SPEC
 from msecli.sim.page import attached_page
 from msecli.timeline.ranges import TimeRanges
+from msecli.timeline.time import from_idl_double
 from tests.media import SAMPLES, load_manifest
 from tests.mutations import mutated
 
@@ -86,7 +87,7 @@ def removal_case(segmented, name, kind):
 
 @settings(max_examples=100, deadline=None)
 @given(st.fractions(0, 10, max_denominator=100), st.fractions(0, 10, max_denominator=100))
-@example(Fraction(0), Fraction(8, 5))  # 1.6 is an AAC frame boundary; the double 1.6 is just past it
+@example(Fraction(0), Fraction(8, 5))  # 1.6 is an AAC frame boundary; the double 1.6 is just past 8/5, and stands for it
 def test_remove_takes_exactly_the_frames_it_should(segmented, a, b):
     if a == b:
         return
@@ -96,16 +97,19 @@ def test_remove_takes_exactly_the_frames_it_should(segmented, a, b):
         loop, sb = buffer_with(out, track, range(len(track["segments"])))
         (buffer,) = sb.track_buffers.values()
         before = list(buffer.frames)
-        # remove() gets doubles: the page's 1.6 is a little above 8/5, so compare with what it passed.
-        next_key = min((f.pts for f in before if f.key and f.pts >= Fraction(float(b))), default=Fraction(10**9))
+        # remove() gets doubles, and the spec compares frame times as doubles: the frame at 8/5, whose double is
+        # the page's 1.6, starts at 1.6, the end, not before it.
+        start, end = (from_idl_double(float(x)) for x in (a, b))
+        assert end == b
+        next_key = min((f.pts for f in before if f.key and f.pts >= end), default=Fraction(10**9))
         sb.remove(float(a), float(b))
         loop.run_until_idle()
         after = buffer.frames
         # Nothing with a start in [a, b) is left.
-        assert not [f for f in after if Fraction(float(a)) <= f.pts < Fraction(float(b))]
+        assert not [f for f in after if start <= f.pts < end]
         gone = [f for f in before if f not in after]
         if kind == "audio":  # no reordering: exactly the frames starting in [a, next RAP at or after b)
-            assert all(Fraction(float(a)) <= f.pts < next_key for f in gone)
+            assert all(start <= f.pts < next_key for f in gone)
         else:  # decode dependants of a removed frame may start before a, but never in another GOP
             assert all(f.pts < next_key for f in gone)
         # Every buffered range holds at least one frame.
