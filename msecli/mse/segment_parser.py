@@ -16,7 +16,7 @@ from msecli.formats import Buffer, mpeg_audio, opus
 from msecli.formats.frames import FRAME_DTYPE, TrackInfo
 from msecli.formats.isobmff import boxes as iso_boxes
 from msecli.formats.isobmff import fragments
-from msecli.formats.isobmff.walk import read_box_header
+from msecli.formats.isobmff.walk import BoxHeader, read_box_header
 from msecli.formats.webm import ids
 from msecli.formats.webm import parser as webm
 from msecli.formats.webm.ebml import UNKNOWN_SIZE, read_element_header
@@ -84,6 +84,10 @@ class IsoBmffParser(SegmentParser):
         self.media_starts_after_moof = media_starts_after_moof  # the chromium profile's switches
         self.skips_unknown_boxes = skips_unknown_boxes
         self.decode_times_ignore_edit_list = decode_times_ignore_edit_list
+        self._open: _OpenFragment | None = None  # the media segment whose mdat is still arriving
+
+    def reset(self) -> None:
+        self._open = None
 
     def next(self, data: Buffer) -> Item:
         header = read_box_header(data, 0, len(data))
@@ -129,10 +133,22 @@ class IsoBmffParser(SegmentParser):
         if moof.type != "moof":
             raise ParseError(f"{moof.type} where a moof should follow styp", offset=offset, path=moof.type)
         mdat = read_box_header(data, moof.end, len(data))
-        if mdat is None or mdat.end > len(data):
+        if mdat is None:
             return NeedData("media")
         if mdat.type != "mdat":
             raise ParseError(f"{mdat.type} where the moof's mdat should be", offset=moof.end, path=mdat.type)
+        if self._open is None:
+            self._open = _OpenFragment(self._fragment_batches(data, moof, mdat))
+        if mdat.end > len(data):
+            # §5.4 step 6.2: the coded frames complete so far are processed while the rest of the mdat arrives.
+            batches = self._open.complete_up_to(len(data))
+            return Media(0, batches, complete=False) if batches else NeedData("media")
+        batches = self._open.complete_up_to(mdat.end)
+        self._open = None
+        return Media(mdat.end, batches)
+
+    def _fragment_batches(self, data: Buffer, moof: BoxHeader, mdat: BoxHeader) -> list[FrameBatch]:
+        """Every track's frames of the fragment, in the segment's order (its track runs one after another)."""
         tables = fragments.direct_fragment_frames(data, moof.offset, moof.end, self.tracks)
         if tables is None:
             node = iso_boxes.parse_boxes(data, moof.offset, moof.end).nodes[0]
@@ -151,7 +167,26 @@ class IsoBmffParser(SegmentParser):
             seq = np.arange(placed, placed + len(table))
             batches.append(FrameBatch(track_id, self.tracks[track_id].timescale, table, seq))
             placed += len(table)
-        return Media(mdat.end, batches)
+        return batches
+
+
+class _OpenFragment:
+    """A media segment's frames, handed out as their bytes arrive: each track's frames in its order, those whose
+    bytes all lie before the end of the data so far (a track run's samples follow each other in the mdat)."""
+
+    def __init__(self, batches: list[FrameBatch]) -> None:
+        self.batches = batches
+        self.given = [0] * len(batches)
+
+    def complete_up_to(self, available: int) -> list[FrameBatch]:
+        out = []
+        for index, batch in enumerate(self.batches):
+            table = batch.table
+            complete = int(np.searchsorted(table["offset"] + table["size"], available, side="right"))
+            if complete > self.given[index]:
+                out.append(batch.select(slice(self.given[index], complete)))
+                self.given[index] = complete
+        return out
 
 
 def _iso_duration(moov: iso_boxes.Node) -> Time | None:
