@@ -214,9 +214,10 @@ def _batches(frames: list[tuple[int, int, int, bool, int]], timescale: int) -> l
 class WebmParser(SegmentParser):
     """WebM byte stream format: init = EBML header + Segment header .. Tracks; media = one Cluster."""
 
-    def __init__(self, opus_packet_durations: bool = False) -> None:
+    def __init__(self, opus_packet_durations: bool = False, ready_in_decode_order: bool = False) -> None:
         super().__init__()
-        self.opus_packet_durations = opus_packet_durations  # the chromium profile's switch
+        self.opus_packet_durations = opus_packet_durations  # the chromium profile's switches
+        self.ready_in_decode_order = ready_in_decode_order
         self.scale = 1_000_000
         self.open_cluster: _OpenCluster | None = None  # an unknown-size Cluster being read block by block
         self.longest: dict[int, int] = {}  # per track, the longest frame duration seen (ticks)
@@ -226,16 +227,17 @@ class WebmParser(SegmentParser):
 
     def next(self, data: Buffer) -> Item:
         if self.open_cluster is not None:
-            return self._cluster_child(data)
+            return self._cluster_children(data)
         header = _element(data, 0)
         if header is None:
             return NeedData()
         element_id, start, size = header
         if element_id == ids.EBML:
             return self._init(data)
-        if element_id == ids.CLUSTER and size == UNKNOWN_SIZE:
-            # Read it block by block, as Chromium does: a live stream's Cluster has no end to wait for.
-            self.open_cluster = _OpenCluster()
+        if element_id == ids.CLUSTER and (size == UNKNOWN_SIZE or start + size > len(data)):
+            # Read it block by block, as Chromium's WebMClusterParser does: a live stream's Cluster has no end to
+            # wait for, and the blocks of one still arriving are buffered as they come in.
+            self.open_cluster = _OpenCluster(size=None if size == UNKNOWN_SIZE else size)
             return Media(start, [], complete=False)
         if element_id == ids.CLUSTER:
             return self._cluster(data, start, size)
@@ -319,61 +321,111 @@ class WebmParser(SegmentParser):
     def _saw_duration(self, track: int, duration: int) -> None:
         self.longest[track] = max(self.longest.get(track, 0), duration)
 
-    def _cluster_child(self, data: Buffer) -> Item:
-        """The next child of an open unknown-size Cluster, or its end."""
+    def _cluster_children(self, data: Buffer) -> Item:
+        """The children of an open Cluster the data holds whole, with the frames they make ready (one batch, as
+        Chromium's WebMClusterParser hands on what one parse gives), or its end."""
         cluster = self.open_cluster
         assert cluster is not None
-        child = _element(data, 0)
-        if child is None:
+        offset = 0
+        while True:
+            child = _element(data, offset)
+            if child is None:
+                break
+            element_id, start, size = child
+            if cluster.size is None and element_id not in webm.CLUSTER_CHILDREN:  # that ends an unknown-size Cluster
+                return self._end_cluster(cluster, offset)
+            if size == UNKNOWN_SIZE or start + size > len(data):
+                break
+            if element_id == ids.TIMESTAMP:
+                cluster.timestamp = int.from_bytes(bytes(data[start : start + size]), "big")
+            elif element_id in (ids.SIMPLE_BLOCK, ids.BLOCK_GROUP):
+                self._block(cluster, memoryview(data)[offset : start + size])
+            cluster.read += start + size - offset
+            offset = start + size
+            if cluster.size is not None and cluster.read >= cluster.size:
+                return self._end_cluster(cluster, offset)
+        if offset == 0:
             return NeedData("media")
-        element_id, start, size = child
-        if element_id not in webm.CLUSTER_CHILDREN:  # an element that cannot be a child ends the Cluster
-            self.open_cluster = None
-            return Media(0, _batches(self._flush(cluster), self.timescale), complete=True)
-        if size == UNKNOWN_SIZE or start + size > len(data):
-            return NeedData("media")
-        frames: list[tuple[int, int, int, bool, int]] = []
-        if element_id == ids.TIMESTAMP:
-            cluster.timestamp = int.from_bytes(bytes(data[start : start + size]), "big")
-        elif element_id in (ids.SIMPLE_BLOCK, ids.BLOCK_GROUP):
-            frames = self._block(cluster, data, start + size)
-        return Media(start + size, _batches(frames, self.timescale), complete=False)
+        return Media(offset, self._frame_batches(cluster.ready(self.ready_in_decode_order)), complete=False)
 
-    def _block(self, cluster: _OpenCluster, data: Buffer, end: int) -> list[tuple[int, int, int, bool, int]]:
+    def _end_cluster(self, cluster: _OpenCluster, size: int) -> Media:
+        """The Cluster is over: the blocks still waiting for a duration get an estimate, and every frame goes."""
+        self.open_cluster = None
+        for track, (time, key, frame_size) in cluster.held.items():
+            default = self.tracks[track].defaults.get("DefaultDuration", 0) * self._grid_factor
+            cluster.queue(track, time, default or self.longest.get(track, 0), key, frame_size)
+        cluster.held.clear()
+        return Media(size, self._frame_batches(cluster.ready(self.ready_in_decode_order)), complete=True)
+
+    def _frame_batches(self, frames: list[tuple[int, int, int, bool, int]]) -> list[FrameBatch]:
+        return _batches(frames, self.timescale * self._grid_factor)
+
+    def _block(self, cluster: _OpenCluster, data: Buffer) -> None:
+        """One SimpleBlock or BlockGroup, `data` exactly."""
         if cluster.timestamp is None:
             raise ParseError("block before the Cluster's Timestamp", offset=0, path="Cluster")
-        (node,) = webm.parse_elements(data, 0, end).nodes
+        (node,) = webm.parse_elements(data, 0, len(data)).nodes
         block = node if node.type == "SimpleBlock" else node.child("Block")
         if block is None:
-            return []
+            return
         track, time = block.fields["track"], cluster.timestamp + block.fields["timecode"]
         if track not in self.tracks:
             raise ParseError(f"block for track {track}, which the init segment does not have", offset=0, path="Cluster")
         key = block.fields["keyframe"] if node.type == "SimpleBlock" else node.child("ReferenceBlock") is None
-        frames = []
+        size = block.fields["payload_size"]
+        time *= self._grid_factor
         held = cluster.held.pop(track, None)
         if held is not None:  # the next block of the track says how long the held one lasts
             self._saw_duration(track, time - held[0])
-            frames.append((track, held[0], time - held[0], held[1], held[2]))
-        duration = node.fields.get("BlockDuration") if node.type == "BlockGroup" else None
+            cluster.queue(track, held[0], time - held[0], held[1], held[2])
+        duration = self._block_duration(node, track, data, block.fields["payload_offset"], size)
         if duration is not None:
-            frames.append((track, time, duration, key, block.fields["payload_size"]))
+            cluster.queue(track, time, duration, key, size)
         else:
-            cluster.held[track] = (time, key, block.fields["payload_size"])
-        return frames
+            cluster.held[track] = (time, key, size)
 
-    def _flush(self, cluster: _OpenCluster) -> list[tuple[int, int, int, bool, int]]:
-        frames = []
-        for track, (time, key, size) in cluster.held.items():
-            default = self.tracks[track].defaults.get("DefaultDuration", 0)
-            frames.append((track, time, default or self.longest.get(track, 0), key, size))
-        return frames
+    @property
+    def _grid_factor(self) -> int:
+        """Ticks of the open Cluster's grid per TimestampScale tick: finer where Opus packet durations need it."""
+        if not self.opus_packet_durations:
+            return 1
+        return math.lcm(self.timescale, opus.TICKS_PER_SECOND) // self.timescale
+
+    def _block_duration(self, node: iso_boxes.Node, track: int, data: Buffer, offset: int, size: int) -> int | None:
+        """A block's duration in the grid's ticks: an Opus packet's own (chromium profile, as a whole Cluster's
+        frames get it), else BlockDuration; None: the gap to the track's next block tells it (as in a whole Cluster)."""
+        factor = self._grid_factor
+        if factor > 1 and self.tracks[track].codecs == "opus":
+            micros = int(opus.packet_durations_us(data, np.array([offset]), np.array([size]))[0])
+            if micros >= 0:
+                return micros * self.timescale * factor // 1_000_000
+        duration = node.fields.get("BlockDuration") if node.type == "BlockGroup" else None
+        return None if duration is None else duration * factor
 
 
 @dataclass
 class _OpenCluster:
+    """A Cluster read block by block. Frames wait in `queued` until no track holds a block from before them
+    (Chromium's ready upper bound: what goes on is in decode order across tracks)."""
+
+    size: int | None = None  # its data size; None: unknown (it ends where an element that is no child begins)
+    read: int = 0  # bytes of its data read so far
     timestamp: int | None = None
-    held: dict[int, tuple[int, bool, int]] = field(default_factory=dict)  # track -> (time, key, size)
+    held: dict[int, tuple[int, bool, int]] = field(default_factory=dict)  # track -> (time, key, size): no duration yet
+    queued: list[tuple[int, int, int, bool, int]] = field(default_factory=list)  # (track, time, duration, key, size)
+
+    def queue(self, track: int, time: int, duration: int, key: bool, size: int) -> None:
+        self.queued.append((track, time, duration, key, size))
+
+    def ready(self, in_decode_order: bool) -> list[tuple[int, int, int, bool, int]]:
+        """The frames to hand on now: all of them, or (`in_decode_order`, Chromium) those before every held block."""
+        bound = min((time for time, _, _ in self.held.values()), default=None) if in_decode_order else None
+        if bound is None:
+            ready, self.queued = self.queued, []
+        else:
+            ready = [f for f in self.queued if f[1] < bound]
+            self.queued = [f for f in self.queued if f[1] >= bound]
+        return ready
 
 
 def _element(data: Buffer, offset: int) -> tuple[int, int, int] | None:
@@ -432,7 +484,9 @@ def parser_for(mime_type: str, profile: Profile | None = None) -> SegmentParser:
     if essence in ("audio/aac", "audio/mpeg"):
         return MpegAudioParser(adts=essence == "audio/aac")
     if essence.endswith("/webm"):
-        return WebmParser(profile is not None and profile.webm_opus_packet_durations)
+        if profile is None:
+            return WebmParser()
+        return WebmParser(profile.webm_opus_packet_durations, profile.muxed_frames_in_decode_order)
     if profile is None:
         return IsoBmffParser()
     return IsoBmffParser(profile.media_segment_starts_after_moof, profile.unknown_top_level_boxes_skipped,
