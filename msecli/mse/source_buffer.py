@@ -872,10 +872,12 @@ class SourceBuffer:
         from the front up to the one holding the position, sparing the range appended to."""
         freed, front_limit = 0, media_time
         appended = track.last_appended_pts
-        if appended is not None and appended < media_time:  # appending behind the position
+        span = track.ranges(self.profile.merge_gap(track)).range_containing(appended) if appended is not None else None
+        # Appending behind the position: the range last appended to ends before it (Chromium compares the position
+        # with that range's buffered end, highest_buffered_end_time_in_append_sequence_).
+        if appended is not None and span is not None and span[1] < media_time:
             freed += self._free_gops(lambda: track.gop_after(appended), lambda gop: gop[1] > media_time, need, only)
-            span = track.ranges(self.profile.merge_gap(track)).range_containing(appended)
-            front_limit = Fraction(span[0]) if span is not None else media_time
+            front_limit = Fraction(span[0])
         return freed + self._free_gops(track.first_gop, lambda gop: gop[1] > front_limit, need - freed, only)
 
     def _evict_back(self, track: TrackBuffer, media_time: Fraction, need: int,
