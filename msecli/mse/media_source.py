@@ -31,6 +31,7 @@ class MediaSource:
         self.profile = profile
         self.in_worker = in_worker
         self.ready_state = ReadyState.CLOSED
+        self.ended_with_error = False  # the last end of stream came with an error
         self._duration: Time | None = None  # None = NaN
         self.source_buffers: list[SourceBuffer] = []
         self.active_source_buffers: list[SourceBuffer] = []
@@ -219,6 +220,7 @@ class MediaSource:
         """#end-of-stream-algorithm."""
         # 1. readyState = ended.
         self.ready_state = ReadyState.ENDED
+        self.ended_with_error = error is not None
         # 2. Q(sourceended @ MediaSource).
         self.host.queue_event(self, "sourceended")
         # 3. Unset error: duration to the largest buffered end; tell the element all data is there.
@@ -229,6 +231,13 @@ class MediaSource:
             self.host.mirror(lambda element: element.all_data_received())
         else:
             self.host.mirror(lambda element: element.media_source_error(error))
+
+    def ranges_ended(self) -> bool:
+        """Do buffered ranges take the "ended" rule (the last range of each runs to the highest end)? When readyState
+        is "ended"; chromium (error_end_of_stream_keeps_ranges): not when it ended with an error."""
+        if self.ready_state != ReadyState.ENDED:
+            return False
+        return not (self.ended_with_error and self.profile.error_end_of_stream_keeps_ranges)
 
     def reopen_if_ended(self) -> None:
         """The "if readyState is ended, set it to open and queue sourceopen" step several methods share."""
@@ -266,7 +275,7 @@ class MediaSource:
             return EMPTY
         ranges = [sb.buffered_ranges() for sb in self.active_source_buffers]
         # Each SourceBuffer's ranges object stays the same until it changes (and the cache keeps it alive).
-        key = (self.ready_state, *(id(r) for r in ranges))
+        key = (self.ranges_ended(), *(id(r) for r in ranges))
         if self._buffered_cache is None or self._buffered_cache[0] != key:
             highest_end = max((r.highest_end for r in ranges), default=Fraction(0))
             self._buffered_cache = (key, ranges, self._intersected(ranges, highest_end))
@@ -275,7 +284,7 @@ class MediaSource:
     def _intersected(self, ranges: list[TimeRanges], highest_end: Time) -> TimeRanges:
         """§9.2 steps 2-5: [0, highest end] intersected with each of `ranges`, their last range ended at the
         highest end when readyState is "ended"."""
-        if self.ready_state == ReadyState.ENDED:
+        if self.ranges_ended():
             ranges = [r.with_last_end(highest_end) for r in ranges]
         return intersected_from_zero(ranges, highest_end)
 

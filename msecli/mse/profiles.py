@@ -174,6 +174,20 @@ class Profile:
     # spec: a track's range starts at its own first frame. Seen with msecli verify: a muxed H.264 + AAC segment
     # whose AAC priming frame lands at 79.978667 and whose video starts at 80 is buffered from 79.978667.
     group_start_opens_every_range: bool = False
+    # chromium: in an MP4 SourceBuffer whose init segment has audio and video, a fragment's frames are processed only
+    # once all its sample data is in (MP4StreamParser::HaveEnoughDataToEnqueueSamples); with one kind of track, each
+    # as its bytes arrive, as the spec's segment parser loop does for both. Seen with msecli verify.
+    muxed_mp4_waits_for_whole_fragment: bool = False
+    # chromium: a top-level MP4 box of size 0 (running to the end) or of 2^31 bytes or more is a parse error
+    # (BoxReader::ReadHeader), where an unknown box of any other size is skipped; spec profile: size 0 runs to the end
+    # of the data so far, and any 64-bit size is read. Seen with msecli verify: the tail of an mdat appended after
+    # abort() whose first word reads 2207522143 is an append error.
+    mp4_box_size_limits: bool = False
+    # chromium: after endOfStream('decode' or 'network'), an append error included, buffered does not take the
+    # "ended" rule (ChunkDemuxer's state is a parse error, not ENDED): each track's last range keeps its own end.
+    # spec: readyState "ended" is enough. Seen with msecli verify: a muxed SourceBuffer with video to 3.999999 and
+    # audio to 3.989333 reads [0, 3.989333] after an append error.
+    error_end_of_stream_keeps_ranges: bool = False
 
     @property
     def reads_streams(self) -> bool:
@@ -213,5 +227,6 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=1
                    video_underflow_threshold=Fraction(3), seek_fudge_before_ranges=True,
                    paused_pipeline_ends_at_last_frame=True, split_range_starts_at_overlap_end=True,
                    mp4_decode_times_ignore_edit_list=True, muxed_frames_in_decode_order=True,
-                   group_start_opens_every_range=True)  # fmt: skip
+                   group_start_opens_every_range=True, muxed_mp4_waits_for_whole_fragment=True,
+                   mp4_box_size_limits=True, error_end_of_stream_keeps_ranges=True)  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

@@ -26,6 +26,7 @@ from msecli.timeline.time import Time
 if TYPE_CHECKING:
     from msecli.mse.profiles import Profile
 
+INT32_MAX = 2**31 - 1
 ISO_IGNORED = {"free", "skip", "sidx", "pdin", "emsg", "prft", "uuid", "ssix", "mfra", "meta"}
 
 
@@ -78,12 +79,14 @@ class SegmentParser:
 class IsoBmffParser(SegmentParser):
     """ISO BMFF byte stream format: init = ftyp + moov; media = [styp] moof + mdat."""
 
-    def __init__(self, media_starts_after_moof: bool = False, skips_unknown_boxes: bool = False,
-                 decode_times_ignore_edit_list: bool = False) -> None:  # fmt: skip
+    def __init__(self, profile: Profile | None = None) -> None:
         super().__init__()
-        self.media_starts_after_moof = media_starts_after_moof  # the chromium profile's switches
-        self.skips_unknown_boxes = skips_unknown_boxes
-        self.decode_times_ignore_edit_list = decode_times_ignore_edit_list
+        # the chromium profile's switches
+        self.media_starts_after_moof = profile is not None and profile.media_segment_starts_after_moof
+        self.skips_unknown_boxes = profile is not None and profile.unknown_top_level_boxes_skipped
+        self.decode_times_ignore_edit_list = profile is not None and profile.mp4_decode_times_ignore_edit_list
+        self.box_size_limits = profile is not None and profile.mp4_box_size_limits
+        self.muxed_waits_for_fragment = profile is not None and profile.muxed_mp4_waits_for_whole_fragment
         self._open: _OpenFragment | None = None  # the media segment whose mdat is still arriving
 
     def reset(self) -> None:
@@ -93,6 +96,8 @@ class IsoBmffParser(SegmentParser):
         header = read_box_header(data, 0, len(data))
         if header is None:
             return NeedData()
+        if self.box_size_limits:
+            self._check_box_size(data, header)
         if header.type in ISO_IGNORED:
             return Skip(header.size) if header.size <= len(data) else NeedData()
         if header.type == "ftyp":
@@ -102,6 +107,14 @@ class IsoBmffParser(SegmentParser):
         if self.skips_unknown_boxes:  # chromium: an unrecognised top-level box is skipped, however it looks
             return Skip(header.size) if header.size <= len(data) else NeedData()
         raise ParseError(f"{header.type} box where a segment should start", offset=0, path=header.type)
+
+    @staticmethod
+    def _check_box_size(data: Buffer, header: BoxHeader) -> None:
+        """chromium (BoxReader::ReadHeader): a box that runs to the end (size 0) or is 2 GiB or more is an error."""
+        if int.from_bytes(bytes(data[0:4]), "big") == 0:
+            raise ParseError(f"{header.type} box of size 0 (to the end): not supported", offset=0, path=header.type)
+        if header.size > INT32_MAX:
+            raise ParseError(f"{header.type} box of {header.size} bytes: over 2^31 - 1", offset=0, path=header.type)
 
     def _init(self, data: Buffer, offset: int) -> Item:
         while True:
@@ -140,12 +153,19 @@ class IsoBmffParser(SegmentParser):
         if self._open is None:
             self._open = _OpenFragment(self._fragment_batches(data, moof, mdat))
         if mdat.end > len(data):
-            # §5.4 step 6.2: the coded frames complete so far are processed while the rest of the mdat arrives.
+            # §5.4 step 6.2: the coded frames complete so far are processed while the rest of the mdat arrives
+            # (chromium: with audio and video in the init segment, only once all the fragment's samples are in).
+            if self.muxed_waits_for_fragment and self._muxed() and len(data) < self._open.data_end:
+                return NeedData("media")
             batches = self._open.complete_up_to(len(data))
             return Media(0, batches, complete=False) if batches else NeedData("media")
         batches = self._open.complete_up_to(mdat.end)
         self._open = None
         return Media(mdat.end, batches)
+
+    def _muxed(self) -> bool:
+        kinds = {info.kind for info in self.tracks.values()}
+        return "audio" in kinds and "video" in kinds
 
     def _fragment_batches(self, data: Buffer, moof: BoxHeader, mdat: BoxHeader) -> list[FrameBatch]:
         """Every track's frames of the fragment, in the segment's order (its track runs one after another)."""
@@ -177,6 +197,8 @@ class _OpenFragment:
     def __init__(self, batches: list[FrameBatch]) -> None:
         self.batches = batches
         self.given = [0] * len(batches)
+        ends = [int((b.table["offset"] + b.table["size"]).max()) for b in batches if len(b)]
+        self.data_end = max(ends, default=0)  # where the last sample's bytes end
 
     def complete_up_to(self, available: int) -> list[FrameBatch]:
         out = []
@@ -487,7 +509,4 @@ def parser_for(mime_type: str, profile: Profile | None = None) -> SegmentParser:
         if profile is None:
             return WebmParser()
         return WebmParser(profile.webm_opus_packet_durations, profile.muxed_frames_in_decode_order)
-    if profile is None:
-        return IsoBmffParser()
-    return IsoBmffParser(profile.media_segment_starts_after_moof, profile.unknown_top_level_boxes_skipped,
-                         profile.mp4_decode_times_ignore_edit_list)
+    return IsoBmffParser(profile)

@@ -154,7 +154,7 @@ class SourceBuffer:
         """Computed again only when a track buffer or the ended state changed: the element and the
         player read it far more often than appends and removals change it."""
         ms = self.media_source
-        ended = ms is not None and ms.ready_state == ReadyState.ENDED
+        ended = ms is not None and ms.ranges_ended()
         key = (ended, *[(id(t), t.mutations) for t in self.track_buffers.values()])
         if self._buffered_cache is None or self._buffered_cache[0] != key:
             self._buffered_cache = (key, self._computed_buffered_ranges())
@@ -164,7 +164,7 @@ class SourceBuffer:
         ms = self.media_source
         if not self.track_buffers:
             return EMPTY
-        ended = ms is not None and ms.ready_state == ReadyState.ENDED
+        ended = ms is not None and ms.ranges_ended()
         tracks = [(t.kind, t.ranges(self.profile.merge_gap(t))) for t in self.track_buffers.values()]
         highest_end = max(ranges.highest_end for _, ranges in tracks)  # 2
         media = [ranges.with_last_end(highest_end) if ended else ranges

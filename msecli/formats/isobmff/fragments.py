@@ -15,6 +15,7 @@ from msecli.formats.frames import FRAME_DTYPE, TrackInfo, concat, empty_frames
 from msecli.formats.isobmff.boxes import Node, trun_dtype
 
 NON_SYNC = 0x00010000
+TICKS_LIMIT = 1 << 62  # decode times beyond this would overflow the int64 frame tables
 HANDLER_KINDS = {"vide": "video", "soun": "audio", "text": "text", "subt": "text", "sbtl": "text"}
 
 
@@ -97,6 +98,8 @@ def traf_frames(moof_offset: int, trafs: list[Traf], infos: dict[int, TrackInfo]
         else:
             base = next_base
         position, decode_time = base, traf.decode_time
+        if not -TICKS_LIMIT < decode_time - info.media_time < TICKS_LIMIT:  # a u64 tfdt past what int64 ticks hold
+            raise ParseError(f"baseMediaDecodeTime {decode_time} is too large", offset=moof_offset, path="moof/traf/tfdt")
         for run in traf.runs:
             frames, decode_time, position = _run_frames(run, tfhd, info, decode_time, base, position)
             out.setdefault(info.id, []).append(frames)
