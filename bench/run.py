@@ -338,7 +338,7 @@ def _one_segment_append_rate(segments: Path) -> tuple[int, float]:
     return count, count / best / 1e6
 
 
-def bench_removal_scaling() -> list[str]:
+def bench_removal_scaling(lengths_minutes: tuple[int, ...] = (10, 60, 240)) -> list[str]:
     """remove() and eviction cost against content length: 30 fps video, a keyframe every 2 s."""
     import gc
     from fractions import Fraction
@@ -351,7 +351,7 @@ def bench_removal_scaling() -> list[str]:
 
     lines = ["removal scaling (synthetic 30 fps video, 2 s GOPs; remove 2 s / evict the first GOP; stored frames "
              "gc.freeze()d so CPython's cyclic GC does not rescan them):"]  # fmt: skip
-    for minutes in (10, 60, 240):
+    for minutes in lengths_minutes:
         page = attached_page(SPEC)
         ms = page.media_source
         sb = ms.add_source_buffer('video/mp4; codecs="avc1.64001e"')
@@ -368,7 +368,7 @@ def bench_removal_scaling() -> list[str]:
         sb.buffered()
         remove_ms = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
-        freed = sb._evict_front(track, Fraction(30), 1)  # the playback position at 30 s
+        freed = sb._evict_up_to_position(track, Fraction(30), 1)  # the playback position at 30 s
         evict_ms = (time.perf_counter() - started) * 1000
         gc.unfreeze()
         lines.append(f"  {minutes:>4} min, {count:>6} frames stored: remove 60 frames {remove_ms:6.2f} ms; "
