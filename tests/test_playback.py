@@ -318,3 +318,28 @@ def test_chromium_paused_renderers_end_when_the_end_of_stream_completes_the_seek
     sought, ended = run_steps(script, media["h264-aac"], tmp_path, "chromium")[3:]
     assert (sought["ok"], sought["element"]["ended"], sought["elementEvents"]) == (False, False, ["seeking"])
     assert (ended["element"]["ended"], ended["elementEvents"]) == (True, ["durationchange", "seeked", "canplay", "canplaythrough"])
+
+
+@pytest.mark.parametrize("profile", [SPEC, CHROMIUM], ids=lambda p: p.name)
+def test_the_player_removes_played_media_on_segment_boundaries_and_stops(profile):
+    """--buffer-ahead 2 --buffer-behind 2 on the benchmark's synthetic segments (2 s video segments; AAC segments of
+    94 frames, starting on 1024-sample boundaries, which are not whole microseconds). After each append the player
+    removes up to the last segment start at least 2 s behind the playhead. Under chromium (times truncated to whole
+    microseconds) the audio range then starts a microsecond short of that boundary; a player that removed again for
+    that would remove nothing, for ever."""
+    from bench.synthetic import segment_set
+
+    tracks = segment_set(20)
+    # 20 Mbps, as the benchmark: well above the 6 Mbps video, so playback never waits (the synthetic init segments
+    # declare the sample's 10 s duration: a playhead that caught up with it would end there).
+    network = Network.constant(Fraction(20_000_000), LATENCY)
+    options = WorkloadOptions(network=network, buffer_ahead=Fraction(2), buffer_behind=Fraction(2), keep_events=False)
+    result = run_workload(tracks, profile, options)
+    summary = result["summary"]
+    assert summary["ended"] and summary["currentTime"] >= 19.999999  # chromium: the video's end in whole microseconds
+    starts = {track.kind: [float(s.start) for s in track.segments] for track in tracks}
+    buffered = summary["final"]["sourceBuffers"]
+    for kind in ("audio", "video"):
+        (start, _), *_ = buffered[kind]["buffered"]
+        assert start > 10  # played media went, up to near the end
+        assert any(abs(start - boundary) <= 1e-6 for boundary in starts[kind])  # at one of its segment boundaries

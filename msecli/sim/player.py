@@ -21,6 +21,7 @@ from msecli.mse.media_source import MediaSource
 from msecli.mse.source_buffer import SourceBuffer
 from msecli.sim.network import Network
 from msecli.sim.page import Page
+from msecli.timeline.time import Time
 
 EVICTION_MARGIN = Fraction(1)  # on QuotaExceededError, keep this much played media behind the playhead
 COVER_TOLERANCE = Fraction(1, 1000)  # a segment counts as buffered when its range ends this close to its end
@@ -213,7 +214,7 @@ class WorkerPlayer:
         updateend; with nothing to remove, retry when the playhead has moved on."""
         buffered = track.buffer.buffered()
         cut = self._segment_start_before(track, self.current_time - EVICTION_MARGIN)
-        if buffered and cut > buffered.start(0):
+        if buffered and _before(buffered.start(0), cut):
             track.buffer.remove(0, float(cut))
         elif not buffered:
             self.failure = (f"QuotaExceededError on an empty SourceBuffer ({track.plan.id}): a segment is larger "
@@ -238,7 +239,7 @@ class WorkerPlayer:
     def _remove_behind(self, track: _TrackState) -> None:
         cut = self._segment_start_before(track, self.current_time - self.buffer_behind)
         buffered = track.buffer.buffered()
-        if cut > 0 and buffered and buffered.start(0) < cut:
+        if cut > 0 and buffered and _before(buffered.start(0), cut):
             track.buffer.remove(0, float(cut))
 
     def _maybe_end_of_stream(self) -> None:
@@ -246,6 +247,13 @@ class WorkerPlayer:
         reopened the MediaSource."""
         if self.ms.ready_state == ReadyState.OPEN and all(t.done for t in self.tracks.values()):
             self.ms.end_of_stream()
+
+
+def _before(time: Time, cut: Fraction) -> bool:
+    """Does buffered data start before a segment boundary, by more than COVER_TOLERANCE? Chromium holds times as
+    whole microseconds: after remove(0, cut) the range can start a microsecond short of an exact boundary, and a page
+    that removed again for that would remove nothing, for ever."""
+    return time < cut - COVER_TOLERANCE
 
 
 def _covers(buffered: Any, start: Fraction, end: Fraction) -> bool:
