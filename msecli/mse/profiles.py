@@ -188,6 +188,11 @@ class Profile:
     # spec: readyState "ended" is enough. Seen with msecli verify: a muxed SourceBuffer with video to 3.999999 and
     # audio to 3.989333 reads [0, 3.989333] after an append error.
     error_end_of_stream_keeps_ranges: bool = False
+    # chromium: in a WebM Cluster, a block whose timecode is before the previous block's (of any track) is a parse
+    # error, and so is a laced block (WebMClusterParser::OnBlock, ParseBlock); spec profile: blocks are taken in any
+    # order, laced ones split into their frames. Seen with msecli verify for the first (two blocks of a muxed Cluster
+    # swapped; a lone block with timecode -1 is accepted, whatever older sources say); lacing read from the source.
+    webm_block_rules: bool = False
 
     @property
     def reads_streams(self) -> bool:
@@ -228,5 +233,5 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=1
                    paused_pipeline_ends_at_last_frame=True, split_range_starts_at_overlap_end=True,
                    mp4_decode_times_ignore_edit_list=True, muxed_frames_in_decode_order=True,
                    group_start_opens_every_range=True, muxed_mp4_waits_for_whole_fragment=True,
-                   mp4_box_size_limits=True, error_end_of_stream_keeps_ranges=True)  # fmt: skip
+                   mp4_box_size_limits=True, error_end_of_stream_keeps_ranges=True, webm_block_rules=True)  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

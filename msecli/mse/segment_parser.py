@@ -236,10 +236,12 @@ def _batches(frames: list[tuple[int, int, int, bool, int]], timescale: int) -> l
 class WebmParser(SegmentParser):
     """WebM byte stream format: init = EBML header + Segment header .. Tracks; media = one Cluster."""
 
-    def __init__(self, opus_packet_durations: bool = False, ready_in_decode_order: bool = False) -> None:
+    def __init__(self, opus_packet_durations: bool = False, ready_in_decode_order: bool = False,
+                 block_rules: bool = False) -> None:  # fmt: skip
         super().__init__()
         self.opus_packet_durations = opus_packet_durations  # the chromium profile's switches
         self.ready_in_decode_order = ready_in_decode_order
+        self.block_rules = block_rules
         self.scale = 1_000_000
         self.open_cluster: _OpenCluster | None = None  # an unknown-size Cluster being read block by block
         self.longest: dict[int, int] = {}  # per track, the longest frame duration seen (ticks)
@@ -308,6 +310,12 @@ class WebmParser(SegmentParser):
         if end > len(data):
             return NeedData("media")
         nodes = webm.parse_elements(data, 0, end).nodes
+        if self.block_rules:
+            last = None
+            for child in nodes[0].children:
+                block = child if child.type == "SimpleBlock" else child.child("Block") if child.type == "BlockGroup" else None
+                if block is not None:
+                    last = _checked_block(block, last)
         tables = webm.cluster_frames(nodes[0], self.tracks)
         for track, table in tables.items():
             if track not in self.tracks:
@@ -390,6 +398,8 @@ class WebmParser(SegmentParser):
         block = node if node.type == "SimpleBlock" else node.child("Block")
         if block is None:
             return
+        if self.block_rules:
+            cluster.last_timecode = _checked_block(block, cluster.last_timecode)
         track, time = block.fields["track"], cluster.timestamp + block.fields["timecode"]
         if track not in self.tracks:
             raise ParseError(f"block for track {track}, which the init segment does not have", offset=0, path="Cluster")
@@ -425,6 +435,20 @@ class WebmParser(SegmentParser):
         return None if duration is None else duration * factor
 
 
+def _checked_block(block: iso_boxes.Node, last: int | None) -> int:
+    """chromium (webm_block_rules, WebMClusterParser::ParseBlock and OnBlock): a laced block, or one whose timecode
+    is before the previous block's (of any track), is a parse error. Returns the block's timecode."""
+    fields = block.fields
+    where = f"Cluster/{block.type}"
+    if (fields["flags"] >> 1) & 3:
+        raise ParseError("laced block: Chromium does not support lacing", offset=block.offset, path=where)
+    timecode = fields["timecode"]
+    if last is not None and timecode < last:
+        raise ParseError(f"block timecode {timecode} is before the previous block's ({last})", offset=block.offset,
+                         path=where)  # fmt: skip
+    return timecode
+
+
 @dataclass
 class _OpenCluster:
     """A Cluster read block by block. Frames wait in `queued` until no track holds a block from before them
@@ -432,6 +456,7 @@ class _OpenCluster:
 
     size: int | None = None  # its data size; None: unknown (it ends where an element that is no child begins)
     read: int = 0  # bytes of its data read so far
+    last_timecode: int | None = None  # the last block's timecode relative to the Cluster (chromium's checks)
     timestamp: int | None = None
     held: dict[int, tuple[int, bool, int]] = field(default_factory=dict)  # track -> (time, key, size): no duration yet
     queued: list[tuple[int, int, int, bool, int]] = field(default_factory=list)  # (track, time, duration, key, size)
@@ -508,5 +533,6 @@ def parser_for(mime_type: str, profile: Profile | None = None) -> SegmentParser:
     if essence.endswith("/webm"):
         if profile is None:
             return WebmParser()
-        return WebmParser(profile.webm_opus_packet_durations, profile.muxed_frames_in_decode_order)
+        return WebmParser(profile.webm_opus_packet_durations, profile.muxed_frames_in_decode_order,
+                          profile.webm_block_rules)
     return IsoBmffParser(profile)
