@@ -238,16 +238,20 @@ def test_unknown_size_clusters_buffer_like_known_ones(cuts):
 
 
 def test_an_open_cluster_buffers_its_complete_blocks():
-    """With the first Cluster's bytes in, and nothing after them, every block but the last of each
-    track is buffered: the last waits for the block that tells its duration."""
+    """With the first Cluster's bytes in, and nothing after them, every block is buffered but the last of a track
+    without DefaultDuration (the Opus audio): it waits for the block that tells its duration. The VP9 track has a
+    DefaultDuration (33333333 ns, 33 whole ms): its last block is buffered with that."""
     original = (SAMPLES / "vp9-opus.webm").read_bytes()
     live = unknown_sizes(original)
     first, second = [i for i in range(len(live)) if live[i : i + 4] == b"\x1f\x43\xb6\x75"][:2]
     sb = appended([live[:second]])
     assert sb.append_state.name == "PARSING_MEDIA_SEGMENT"
     whole = appended([original[: original.index(b"\x1f\x43\xb6\x75", original.index(b"\x1f\x43\xb6\x75") + 4)]])
+    held = {"video": 0, "audio": 1}
     for track_id, track in sb.track_buffers.items():
-        assert len(track.frames) == len(whole.track_buffers[track_id].frames) - 1
+        assert len(track.frames) == len(whole.track_buffers[track_id].frames) - held[track.kind]
+        if track.kind == "video":
+            assert track.frames[-1].duration == Fraction(33, 1000)
 
 
 def test_eviction_frees_front_gops_before_the_playhead_and_no_more(segmented):

@@ -424,14 +424,18 @@ class WebmParser(SegmentParser):
         return math.lcm(self.timescale, opus.TICKS_PER_SECOND) // self.timescale
 
     def _block_duration(self, node: iso_boxes.Node, track: int, data: Buffer, offset: int, size: int) -> int | None:
-        """A block's duration in the grid's ticks: an Opus packet's own (chromium profile, as a whole Cluster's
-        frames get it), else BlockDuration; None: the gap to the track's next block tells it (as in a whole Cluster)."""
+        """A block's duration in the grid's ticks, as Chromium's WebMClusterParser takes it: an Opus packet's own
+        (chromium profile, as a whole Cluster's frames get it), else BlockDuration, else the track's DefaultDuration;
+        None: the gap to the track's next block will tell it. Seen with msecli verify: with DefaultDuration, the
+        last complete block of a Cluster still arriving is buffered at once."""
         factor = self._grid_factor
         if factor > 1 and self.tracks[track].codecs == "opus":
             micros = int(opus.packet_durations_us(data, np.array([offset]), np.array([size]))[0])
             if micros >= 0:
                 return micros * self.timescale * factor // 1_000_000
         duration = node.fields.get("BlockDuration") if node.type == "BlockGroup" else None
+        if duration is None:
+            duration = self.tracks[track].defaults.get("DefaultDuration") or None
         return None if duration is None else duration * factor
 
 

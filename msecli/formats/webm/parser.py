@@ -266,7 +266,9 @@ def track_infos(segment_children: list[Node]) -> tuple[int, dict[int, TrackInfo]
                                           codec_delay=entry.fields.get("CodecDelay", 0), width=size[0], height=size[1])  # fmt: skip
     for info in infos.values():
         info.timescale = round(1e9 / scale)
-        info.defaults["DefaultDuration"] = round(info.defaults["DefaultDuration"] / scale)
+        # Whole TimestampScale ticks, truncated: FFmpeg's demuxer divides so, and Chromium caps it so
+        # (WebMTracksParser::PrecisionCappedDefaultDuration): 24 fps (41666667 ns) is 41 ms at the usual 1 ms scale.
+        info.defaults["DefaultDuration"] = int(info.defaults["DefaultDuration"]) // scale
         info.codec_delay = (info.codec_delay + scale // 2) // scale  # half up, as FFmpeg rescales it
     return scale, infos
 
