@@ -197,14 +197,13 @@ class _OpenFragment:
     def __init__(self, batches: list[FrameBatch]) -> None:
         self.batches = batches
         self.given = [0] * len(batches)
-        ends = [int((b.table["offset"] + b.table["size"]).max()) for b in batches if len(b)]
-        self.data_end = max(ends, default=0)  # where the last sample's bytes end
+        self.ends = [b.table["offset"] + b.table["size"] for b in batches]  # where each sample's bytes end
+        self.data_end = max((int(e.max()) for e in self.ends if len(e)), default=0)
 
     def complete_up_to(self, available: int) -> list[FrameBatch]:
         out = []
         for index, batch in enumerate(self.batches):
-            table = batch.table
-            complete = int(np.searchsorted(table["offset"] + table["size"], available, side="right"))
+            complete = int(np.searchsorted(self.ends[index], available, side="right"))
             if complete > self.given[index]:
                 out.append(batch.select(slice(self.given[index], complete)))
                 self.given[index] = complete
@@ -236,12 +235,12 @@ def _batches(frames: list[tuple[int, int, int, bool, int]], timescale: int) -> l
 class WebmParser(SegmentParser):
     """WebM byte stream format: init = EBML header + Segment header .. Tracks; media = one Cluster."""
 
-    def __init__(self, opus_packet_durations: bool = False, ready_in_decode_order: bool = False,
-                 block_rules: bool = False) -> None:  # fmt: skip
+    def __init__(self, profile: Profile | None = None) -> None:
         super().__init__()
-        self.opus_packet_durations = opus_packet_durations  # the chromium profile's switches
-        self.ready_in_decode_order = ready_in_decode_order
-        self.block_rules = block_rules
+        # the chromium profile's switches
+        self.opus_packet_durations = profile is not None and profile.webm_opus_packet_durations
+        self.ready_in_decode_order = profile is not None and profile.muxed_frames_in_decode_order
+        self.block_rules = profile is not None and profile.webm_block_rules
         self.scale = 1_000_000
         self.open_cluster: _OpenCluster | None = None  # an unknown-size Cluster being read block by block
         self.longest: dict[int, int] = {}  # per track, the longest frame duration seen (ticks)
@@ -313,8 +312,7 @@ class WebmParser(SegmentParser):
         if self.block_rules:
             last = None
             for child in nodes[0].children:
-                block = child if child.type == "SimpleBlock" else child.child("Block") if child.type == "BlockGroup" else None
-                if block is not None:
+                if (block := _block_of(child)) is not None:
                     last = _checked_block(block, last)
         tables = webm.cluster_frames(nodes[0], self.tracks)
         for track, table in tables.items():
@@ -379,11 +377,11 @@ class WebmParser(SegmentParser):
         return Media(offset, self._frame_batches(cluster.ready(self.ready_in_decode_order)), complete=False)
 
     def _end_cluster(self, cluster: _OpenCluster, size: int) -> Media:
-        """The Cluster is over: the blocks still waiting for a duration get an estimate, and every frame goes."""
+        """The Cluster is over: the blocks still waiting for a duration (their tracks have no DefaultDuration) get the
+        longest seen, and every frame goes."""
         self.open_cluster = None
         for track, (time, key, frame_size) in cluster.held.items():
-            default = self.tracks[track].defaults.get("DefaultDuration", 0) * self._grid_factor
-            cluster.queue(track, time, default or self.longest.get(track, 0), key, frame_size)
+            cluster.queue(track, time, self.longest.get(track, 0), key, frame_size)
         cluster.held.clear()
         return Media(size, self._frame_batches(cluster.ready(self.ready_in_decode_order)), complete=True)
 
@@ -395,7 +393,7 @@ class WebmParser(SegmentParser):
         if cluster.timestamp is None:
             raise ParseError("block before the Cluster's Timestamp", offset=0, path="Cluster")
         (node,) = webm.parse_elements(data, 0, len(data)).nodes
-        block = node if node.type == "SimpleBlock" else node.child("Block")
+        block = _block_of(node)
         if block is None:
             return
         if self.block_rules:
@@ -437,6 +435,13 @@ class WebmParser(SegmentParser):
         if duration is None:
             duration = self.tracks[track].defaults.get("DefaultDuration") or None
         return None if duration is None else duration * factor
+
+
+def _block_of(node: iso_boxes.Node) -> iso_boxes.Node | None:
+    """The Block of a Cluster child: a SimpleBlock itself, a BlockGroup's Block; None for anything else."""
+    if node.type == "SimpleBlock":
+        return node
+    return node.child("Block") if node.type == "BlockGroup" else None
 
 
 def _checked_block(block: iso_boxes.Node, last: int | None) -> int:
@@ -535,8 +540,5 @@ def parser_for(mime_type: str, profile: Profile | None = None) -> SegmentParser:
     if essence in ("audio/aac", "audio/mpeg"):
         return MpegAudioParser(adts=essence == "audio/aac")
     if essence.endswith("/webm"):
-        if profile is None:
-            return WebmParser()
-        return WebmParser(profile.webm_opus_packet_durations, profile.muxed_frames_in_decode_order,
-                          profile.webm_block_rules)
+        return WebmParser(profile)
     return IsoBmffParser(profile)

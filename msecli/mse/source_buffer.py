@@ -546,7 +546,6 @@ class SourceBuffer:
             held = next((start for start, stop in before[track.id][1].spans() if start <= keyframe < stop), None)
             if held is not None and held < end:
                 track.bridge(end, keyframe)
-        self._appended_ends = {}
 
     def _open_coded_frame_group(self) -> None:
         """Chromium's FrameProcessor: the next frame stored starts a coded frame group for every track (Reset(), the
