@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from msecli.errors import ParseError
+from msecli.formats.frames import FRAME_DTYPE
+from msecli.mse.coded_frames import FrameBatch
 from msecli.mse.profiles import CHROMIUM, SPEC
-from msecli.mse.segment_parser import NeedData, Skip, parser_for
+from msecli.mse.segment_parser import Init, Media, NeedData, Skip, parser_for
 
 JUNK = bytes.fromhex("0000001000000af1") + bytes(8)  # a 16-byte "box" of type 00 00 0a f1
 
@@ -101,3 +104,33 @@ def test_chromium_counts_only_the_appended_chunk_against_the_quota(media, tmp_pa
     first = next(r for r in records if r["exception"])
     assert (size, first["step"], first["sourceBuffers"]["a"]["buffered"]) == (123694, 98, [[0.0, 60.821299]])
     assert records[112]["ok"] and records[128]["ok"] and not records[127]["ok"]
+
+
+def test_mpeg_audio_microseconds_are_chromiums_double_products():
+    """Chromium's AudioTimestampHelper times MPEG audio frames as trunc(double(1e6 / rate) * samples): 86 frames of 576
+    samples at 24 kHz end at 2063999 us, not the exact 2064000 (seen with msecli verify: an MPEG-2 MP3 of 86 frames
+    moved timestampOffset by 2.063999). Other formats' times are truncated from the exact value."""
+    table = np.zeros(86, FRAME_DTYPE)
+    table["pts"] = table["dts"] = np.arange(86) * 576
+    table["duration"] = 576
+    seq = np.arange(86)
+    generated = FrameBatch(1, 24000, table, seq, cumulative=True).in_microseconds().table
+    assert int(generated["pts"][-1] + generated["duration"][-1]) == 2_063_999
+    assert int(generated["pts"][43]) == 1_031_999  # 43 x 576 samples: 1031999.9999999999 as a double
+    assert int(generated["pts"][1]) == 24_000 and (generated["duration"] >= 23_999).all()
+    exact = FrameBatch(1, 24000, table, seq).in_microseconds().table
+    assert int(exact["pts"][-1] + exact["duration"][-1]) == 2_064_000
+
+
+def test_an_mp3_info_frame_is_skipped_by_chromium_only():
+    """A Layer III frame with an Info tag after its side information (17 bytes for MPEG-2 stereo): chromium
+    initialises from it and skips it; the spec profile reads it as a coded frame."""
+    header = bytes.fromhex("fff38400")  # MPEG-2 Layer III, 64 kbit/s, 24 kHz, stereo: 576 * 8000 // 24000 = 192 bytes
+    frame = header + bytes(17) + b"Info" + bytes(192 - 25)
+    for profile, second in ((CHROMIUM, Skip), (SPEC, Media)):
+        parser = parser_for("audio/mpeg", profile)
+        assert isinstance(parser.next(frame), Init)
+        parser.begin_append()
+        assert isinstance(parser.next(frame), second)
+    assert isinstance(parser_for("audio/mpeg", CHROMIUM).next(frame[:100]), NeedData)
+    assert isinstance(parser_for("audio/mpeg", SPEC).next(frame[:100]), Init)

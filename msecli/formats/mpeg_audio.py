@@ -76,6 +76,18 @@ def mpeg_frame(data: Buffer, offset: int = 0) -> FrameHeader:
     return FrameHeader(sample_rate, channels, samples, length, f"mp{layer}")
 
 
+def carries_info_tag(data: Buffer, offset: int = 0) -> bool:
+    """Is the Layer III frame at `offset` a Xing or Info frame (the stream-length header an encoder such as LAME
+    writes as its first frame, silent)? The tag follows the side information: 32 or 17 bytes after the header for
+    MPEG-1 stereo or mono, 17 or 9 for MPEG-2 and 2.5 (FFmpeg's and Chromium's offsets)."""
+    b1, b3 = data[offset + 1], data[offset + 3]
+    if (b1 >> 1) & 3 != 1:  # not Layer III
+        return False
+    side_info = ((32, 17), (17, 9))[(b1 >> 3) & 3 != 3][b3 >> 6 == 3]
+    start = offset + 4 + side_info
+    return bytes(data[start : start + 4]) in (b"Xing", b"Info")
+
+
 def metadata_size(data: Buffer, offset: int = 0) -> int | None:
     """The size of an ID3v2 tag, ID3v1 tag or Icecast header at `offset`: 0 if none starts there,
     None if one starts but its end is not in the buffer yet."""

@@ -60,15 +60,19 @@ class FrameBatch:
 
     def in_microseconds(self) -> FrameBatch:
         """The same frames with times in whole microseconds, truncated toward zero (Chromium's
-        TimeDeltaFromRational)."""
+        TimeDeltaFromRational; for MPEG audio, its AudioTimestampHelper's double arithmetic, which can fall a
+        microsecond short: 86 frames of 576 samples at 24 kHz end at 2.063999)."""
         if self.timescale == 1_000_000:
             return self
         table = self.table.copy()
-        ends = _truncated_us(table["pts"] + table["duration"], self.timescale)
-        for name in ("pts", "dts", "duration"):
-            table[name] = _truncated_us(table[name], self.timescale)
-        if self.cumulative:
+        if self.cumulative:  # AudioTimestampHelper: microseconds per frame as a double, times the sample count
+            per_sample = 1e6 / self.timescale
+            ends = np.trunc(per_sample * (table["pts"] + table["duration"])).astype(np.int64)
+            table["pts"] = table["dts"] = np.trunc(per_sample * table["pts"]).astype(np.int64)
             table["duration"] = ends - table["pts"]
+        else:
+            for name in ("pts", "dts", "duration"):
+                table[name] = _truncated_us(table[name], self.timescale)
         return FrameBatch(self.track_id, 1_000_000, table, self.seq, self.cumulative)
 
     def select(self, keep: np.ndarray | slice) -> FrameBatch:

@@ -113,9 +113,10 @@ class Profile:
     # two reach the element in separate tasks, and now and then Chromium delivers the readyState events first).
     duration_grows_before_ready_state: bool = False
     # chromium: in a generated-timestamps format (audio/aac, audio/mpeg), an append during which sequence mode
-    # re-anchored timestampOffset leaves that offset (for its frames timed from the append's start) instead of
-    # the end of the appended frames (SourceBufferState::OnNewBuffers skips its update when the frame processor
-    # changed the offset); spec: step 21 leaves the last frame's end. Seen with msecli verify.
+    # re-anchored timestampOffset to another value leaves that offset (for its frames timed from the append's start)
+    # instead of the end of the appended frames (SourceBufferState::OnNewBuffers skips its update when the offset
+    # differs from what it was before the frames: a re-anchor to the same value, as after abort(), does not count);
+    # spec: step 21 leaves the last frame's end. Seen with msecli verify, both ways.
     generated_offset_kept_after_reanchor: bool = False
     # chromium: after a network or decode error the media pipeline is stopped: readyState no longer rises, so a
     # later seek (which lowers it) never completes; spec: HTML says nothing of seeks after such an error, and the
@@ -193,6 +194,15 @@ class Profile:
     # order, laced ones split into their frames. Seen with msecli verify for the first (two blocks of a muxed Cluster
     # swapped; a lone block with timecode -1 is accepted, whatever older sources say); lacing read from the source.
     webm_block_rules: bool = False
+    # chromium: an MPEG audio frame header initialises (and its frame is read) only once the whole frame is in
+    # (MPEGAudioStreamParserBase::ParseFrame); spec (MPEG audio byte stream format): every frame header is an
+    # initialization segment. Seen with msecli verify: 100 bytes of an MP3 or 20 of an ADTS stream leave
+    # readyState HAVE_NOTHING and duration NaN.
+    mpeg_audio_init_waits_for_whole_frame: bool = False
+    # chromium: a Layer III frame carrying a Xing or Info tag (the header an encoder writes for the stream's length)
+    # initialises but is no coded frame (MPEG1AudioStreamParser::ParseHeader marks it a metadata frame); spec: it is
+    # an MPEG audio frame like any other. Seen with msecli verify: a LAME-made MP3 buffers 26 ms less.
+    mp3_info_frames_skipped: bool = False
 
     @property
     def reads_streams(self) -> bool:
@@ -233,5 +243,6 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=1
                    paused_pipeline_ends_at_last_frame=True, split_range_starts_at_overlap_end=True,
                    mp4_decode_times_ignore_edit_list=True, muxed_frames_in_decode_order=True,
                    group_start_opens_every_range=True, muxed_mp4_waits_for_whole_fragment=True,
-                   mp4_box_size_limits=True, error_end_of_stream_keeps_ranges=True, webm_block_rules=True)  # fmt: skip
+                   mp4_box_size_limits=True, error_end_of_stream_keeps_ranges=True, webm_block_rules=True,
+                   mpeg_audio_init_waits_for_whole_frame=True, mp3_info_frames_skipped=True)  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

@@ -494,9 +494,12 @@ class MpegAudioParser(SegmentParser):
     consumed and ignored. A header identical to the last one initialises nothing new, so it is not
     re-announced (the observable behaviour of announcing it is the same)."""
 
-    def __init__(self, adts: bool) -> None:
+    def __init__(self, adts: bool, profile: Profile | None = None) -> None:
         super().__init__()
         self.adts = adts
+        # the chromium profile's switches
+        self.init_waits_for_frame = profile is not None and profile.mpeg_audio_init_waits_for_whole_frame
+        self.info_frames_skipped = profile is not None and profile.mp3_info_frames_skipped and not adts
         self.current: mpeg_audio.FrameHeader | None = None
         self.samples = 0  # in the current sample rate, since this append began
 
@@ -517,6 +520,8 @@ class MpegAudioParser(SegmentParser):
             resume = mpeg_audio.next_valid_start(data, self.adts)
             return NeedData() if resume is None else Skip(resume)
         header = mpeg_audio.adts_frame(data) if self.adts else mpeg_audio.mpeg_frame(data)
+        if self.init_waits_for_frame and header.length > len(data):
+            return NeedData("media" if self.current is not None else None)
         if not header.same_config(self.current):
             if self.current is not None and self.current.sample_rate != header.sample_rate:
                 self.samples = 0
@@ -526,6 +531,8 @@ class MpegAudioParser(SegmentParser):
             return Init(0, InitSegment(self.tracks, None))
         if header.length > len(data):
             return NeedData("media")
+        if self.info_frames_skipped and mpeg_audio.carries_info_tag(data):
+            return Skip(header.length)
         # Times count the samples since this append began (the spec's step 1 ignores them: this format generates
         # timestamps); Chromium's microsecond durations are differences of these (its AudioTimestampHelper starts
         # again from 0 for each append's frames), so their truncation does not add up across appends.
@@ -538,7 +545,7 @@ class MpegAudioParser(SegmentParser):
 def parser_for(mime_type: str, profile: Profile | None = None) -> SegmentParser:
     essence = mime_type.split(";")[0].strip().lower()
     if essence in ("audio/aac", "audio/mpeg"):
-        return MpegAudioParser(adts=essence == "audio/aac")
+        return MpegAudioParser(adts=essence == "audio/aac", profile=profile)
     if essence.endswith("/webm"):
         return WebmParser(profile)
     return IsoBmffParser(profile)

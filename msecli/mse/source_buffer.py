@@ -202,11 +202,13 @@ class SourceBuffer:
         """#sourcebuffer-buffer-append."""
         self.parser.begin_append()
         self._generated_in_append, self._reanchored_offset = Fraction(0), None
+        offset_before = self.timestamp_offset
         parsed = self.segment_parser_loop()
-        if self.profile.generated_offset_kept_after_reanchor and self._reanchored_offset is not None:
-            # DEVIATION (chromium profile): the sequence-mode re-anchoring set timestampOffset during this append,
+        reanchored = self._reanchored_offset
+        if self.profile.generated_offset_kept_after_reanchor and reanchored is not None and reanchored != offset_before:
+            # DEVIATION (chromium profile): the sequence-mode re-anchoring changed timestampOffset during this append,
             # so the generated-timestamps update (to the end of the appended frames) is skipped.
-            self.timestamp_offset = self._reanchored_offset
+            self.timestamp_offset = reanchored
         if not parsed:  # 1-2: aborted by an append error
             return
         self.updating = False  # 3

@@ -138,6 +138,7 @@ WINDOW_OPS = {
     "terminateWorker",
 }
 CLOCK_OPS = {"wait", "snapshot"}
+SOURCE_BUFFER_OPS = {"append", "remove", "abort", "set", "changeType", "removeSourceBuffer", "track"}
 
 
 def _validate_element_op(step: dict[str, Any], where: str) -> None:
@@ -271,35 +272,35 @@ class Runner:
 
     def _do(self, step: dict[str, Any]) -> Any:
         op = step["op"]
-        sb = self.buffers.get(step.get("sb", ""))
+        sb = self._buffer_named(step) if op in SOURCE_BUFFER_OPS else None
         if op == "addSourceBuffer":
             buffer = self.ms.add_source_buffer(step["type"])
             self.buffers[step["id"]] = buffer
             self.host.names[id(buffer)] = step["id"]
             self.order.append(step["id"])
         elif op == "append":
-            assert sb is not None
+            assert sb is not None  # _buffer_named
             sb.append_buffer(self._bytes(step))
             if step.get("abortSync"):
                 sb.abort()
         elif op == "remove":
-            assert sb is not None
+            assert sb is not None  # _buffer_named
             sb.remove(number(step["start"]), number(step["end"]))
         elif op == "abort":
-            assert sb is not None
+            assert sb is not None  # _buffer_named
             sb.abort()
         elif op == "set":
-            assert sb is not None
+            assert sb is not None  # _buffer_named
             self._set(sb, step)
         elif op == "duration":
             self.ms.set_duration(number(step["value"]))
         elif op == "endOfStream":
             self.ms.end_of_stream("null" if step.get("explicitNull") else step.get("error"))
         elif op == "changeType":
-            assert sb is not None
+            assert sb is not None  # _buffer_named
             sb.change_type(step["type"])
         elif op == "removeSourceBuffer":
-            assert sb is not None
+            assert sb is not None  # _buffer_named
             self.ms.remove_source_buffer(sb)
         elif op == "setLiveSeekableRange":
             self.ms.set_live_seekable_range(number(step["start"]), number(step["end"]))
@@ -312,9 +313,17 @@ class Runner:
         elif op == "batch":
             return [self._sub_step(sub) for sub in step["steps"]]
         elif op == "track":
-            assert sb is not None
+            assert sb is not None  # _buffer_named
             return self._track(sb, step)
         return None
+
+    def _buffer_named(self, step: dict[str, Any]) -> SourceBuffer:
+        """The SourceBuffer a step names. One whose addSourceBuffer threw was never stored: the page's call on
+        `undefined` throws a JavaScript TypeError, as here."""
+        buffer = self.buffers.get(step.get("sb", ""))
+        if buffer is None:
+            raise IDLTypeError(f"no SourceBuffer {step.get('sb')!r}: its addSourceBuffer did not succeed")
+        return buffer
 
     def _track(self, sb: SourceBuffer, step: dict[str, Any]) -> dict[str, Any]:
         """Turn a SourceBuffer's audio/video/text track on or off as the page would through the element's
