@@ -194,3 +194,10 @@ def test_verify_cli_exit_status_and_json(media, tmp_path):
     assert differ.returncode == 1 and "differences" in differ.stdout
     missing = run_cli("verify", script, "--media", media["aac-tone"], "--browser", tmp_path / "no-chromium")
     assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1 and "--browser" in missing.stderr
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "audio").symlink_to(media["aac-tone"] / "audio")  # the simulation follows it; the server refuses it
+    appends = Path(__file__).parent / "scenarios" / "steps-on-a-source-buffer-never-added.json"
+    refused = run_cli("verify", appends, "--media", linked)
+    assert refused.returncode == 1 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "outside the media directory" in refused.stderr and "Traceback" not in refused.stderr

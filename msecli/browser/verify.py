@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from msecli.browser.server import serving
+from msecli.errors import InputError
 from msecli.sim.scenario import Script
 
 TOLERANCE = 1e-6  # ranges and times: both sides round to microseconds
@@ -19,8 +20,17 @@ def run_in_browser(script: Script, page: Any) -> dict[str, Any]:
         page.goto(url + "/verify.html")
         data = {"steps": script.steps, "deferAttach": bool(script.data.get("deferAttach"))}
         initial = page.evaluate("([script, context]) => msecli.init(script, context)", [data, script.context])
+        if "fetchFailed" in initial:
+            raise InputError(_fetch_failure(script, **initial["fetchFailed"]))
         steps = [page.evaluate("(index) => msecli.step(index)", index) for index in range(len(script.steps))]
     return {"name": script.name, "context": script.context, "initial": initial, "steps": steps}
+
+
+def _fetch_failure(script: Script, file: str, status: int) -> str:
+    """Why the page could not load a file the simulation read: the server gives nothing outside the media
+    directory, so a symlink out of it is refused (403)."""
+    reason = "it is outside the media directory (a symlink out of it?)" if status == 403 else f"HTTP {status}"
+    return f"{script.base / file}: the browser could not fetch it: {reason}"
 
 
 def diff(browser: dict[str, Any], simulation: dict[str, Any]) -> list[dict[str, Any]]:

@@ -45,16 +45,20 @@ const msecli = {
     for (const step of steps) {
       if (step.file !== undefined && !(step.file in this.files)) {
         const response = await fetch("/media/" + step.file.split("/").map(encodeURIComponent).join("/"));
+        if (!response.ok) return {file: step.file, status: response.status};
         this.files[step.file] = await response.arrayBuffer();
       }
-      if (step.steps) await this.fetchFiles(step.steps);
+      const failed = step.steps ? await this.fetchFiles(step.steps) : null;
+      if (failed) return failed;
     }
+    return null;
   },
 
   async init(script, context) {
     this.script = script;
     this.context = context;
-    await this.fetchFiles(script.steps);
+    const failed = await this.fetchFiles(script.steps);
+    if (failed) return {fetchFailed: failed};
     this.element = document.createElement("video");  // not muted: setting muted fires volumechange
     document.body.appendChild(this.element);
     this.watch(this.element, this.elementEvents);
