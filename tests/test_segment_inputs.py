@@ -61,6 +61,25 @@ def test_mp4_segments_decode_to_the_source_frames(segmented):
         assert_same_frames(decoded(track_bytes(out, tracks[kind]), kind), decoded(SAMPLES / "h264-aac.mp4", kind))
 
 
+def test_av1_decoded_by_a_decoder_without_an_encoder_of_its_name(tmp_path, segmented):
+    """PyAV opens AV1 with libdav1d, a decoder only: the remux must not look for an encoder of that name."""
+    source = tmp_path / "av1.mkv"
+    with av.open(str(source), "w") as output:
+        stream = output.add_stream("libsvtav1", rate=24, options={"preset": "12"})
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for index in range(30):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), index * 8, np.uint8), format="rgb24")
+            frame.pts = index
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))
+    with av.open(str(source)) as container:
+        assert container.streams.video[0].codec_context.name == "libdav1d"
+    out = segmented(source)
+    (track,) = load_manifest(out)["tracks"]
+    assert track["codecs"].startswith("av01.") and track["container"] == "mp4"
+    assert_same_frames(decoded(track_bytes(out, track), "video"), decoded(source, "video"))
+
+
 @pytest.mark.parametrize(
     "fmt, codec, suffix, container, codecs",
     [

@@ -58,7 +58,12 @@ class Mp4Converter:
         self.keep_payloads = keep_payloads
         self.sink = _Sink()
         self.output = av.open(self.sink, "w", format="mp4", options={"movflags": MOVFLAGS, "strict": "experimental"})
-        self.stream = self.output.add_stream_from_template(stream)
+        try:
+            self.stream = self.output.add_stream_from_template(stream)
+        except av.codec.codec.UnknownCodecError:
+            # The stream's decoder has no encoder of its name (AV1 decoded by libdav1d): take its codec context as
+            # it is; a remux needs only its parameters.
+            self.stream = self.output.add_stream_from_template(stream, opaque=True)
         if extradata is not None:
             self.stream.codec_context.extradata = extradata
         self.stsd: bytes | None = None
