@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.media import SAMPLES
+from tests.media import SAMPLES, encode_tone
 from tests.test_segment_errors import assert_one_line_error, run_cli
 
 SCENARIO = SAMPLES.parent / "tests" / "scenarios" / "append-window-drops-priming.json"
@@ -123,3 +123,13 @@ def test_simulate_reports_a_page_that_cannot_play_without_failing(media, tmp_pat
     assert summary["final"]["element"]["buffered"] == [[4.0, 10.0]]
     text = run_cli("simulate", tmp_path)
     assert "never played" in text.stdout
+
+
+def test_an_mp3_input_fails_with_the_reason_chromium_refuses_it(tmp_path):
+    """`segment` puts MP3 in MP4 (mp4a.6b), which Chromium refuses: the player's failure says how Chromium takes MP3."""
+    encode_tone(tmp_path / "tone.mp3", "mp3", "libmp3lame", seconds=1.0)
+    result = run_cli("simulate", tmp_path / "tone.mp3", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)["summary"]
+    assert summary["failure"].startswith("isTypeSupported('audio/mp4; codecs=\"mp4a.6b\"') is false")
+    assert "audio/mpeg" in summary["failure"] and not summary["ended"]

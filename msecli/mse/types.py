@@ -76,3 +76,16 @@ def generate_timestamps_flag(value: str) -> bool:
 def codecs_of(value: str) -> list[str]:
     parsed = parse_mime(value)
     return [c.strip() for c in parsed[2].get("codecs", "").split(",") if c.strip()] if parsed else []
+
+
+REFUSED_HINTS = {
+    "mp4a.69": "Chromium takes MP3 only as audio/mpeg, not in MP4",
+    "mp4a.6b": "Chromium takes MP3 only as audio/mpeg, not in MP4",
+    "ac-3": "AC-3 plays only in builds with a platform decoder",
+    "ec-3": "E-AC-3 plays only in builds with a platform decoder",
+}
+
+
+def refusal_hint(value: str) -> str | None:
+    """Why isTypeSupported refuses a type a user is likely to have made with `segment`, when it is a known reason."""
+    return next((REFUSED_HINTS[c] for c in codecs_of(value) if c in REFUSED_HINTS), None)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from msecli.mse import types
 from msecli.mse.enums import ReadyState
 from msecli.mse.errors import DOMException, QuotaExceededError
 from msecli.mse.media_source import MediaSource
@@ -128,7 +129,8 @@ class WorkerPlayer:
     def _add_source_buffers(self) -> None:
         for plan in self.plans:
             if not MediaSource.is_type_supported(plan.mime_type):
-                self.failure = f"isTypeSupported({plan.mime_type!r}) is false"
+                hint = types.refusal_hint(plan.mime_type)
+                self.failure = f"isTypeSupported({plan.mime_type!r}) is false" + (f" ({hint})" if hint else "")
                 return
             buffer = self.ms.add_source_buffer(plan.mime_type)
             self.page.attachment.names[id(buffer)] = plan.id
