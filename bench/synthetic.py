@@ -1,5 +1,5 @@
 """A synthetic segment set of any length: real fMP4 bytes (moof with a full trun, and an mdat of the
-declared size) for 1080p30 H.264 at 6 Mbps in 2 s GOPs and 128 kbps AAC, made as each segment is
+declared size, its H.264 samples each one well-formed NAL unit of zeros) for 1080p30 H.264 at 6 Mbps in 2 s GOPs and 128 kbps AAC, made as each segment is
 fetched, so memory does not grow with the content. The init segments are real ones, from segmenting
 the bundled sample (their stsd is 640x360; only the sizes here are 1080p's)."""
 
@@ -43,13 +43,27 @@ def _video_segment(index: int) -> bytes:
         np.full(GOP, 1024, np.int64),
     )  # fmt: skip  (the init edit list subtracts 1024)
     header = media_segment_header(index + 1, [run])
-    return header + _zeros(run.data_size)
+    return header + _video_samples(tuple(int(size) for size in sizes))
 
 
 def _audio_segment(first_frame: int, count: int) -> bytes:
     run = TrackRun(1, first_frame * 1024, np.full(count, 1024, np.uint32), np.full(count, AUDIO_FRAME_BYTES, np.uint32),
                    np.ones(count, bool), np.zeros(count, np.int64))  # fmt: skip
     return media_segment_header(first_frame + 1, [run]) + _zeros(run.data_size)
+
+
+@functools.cache
+def _video_samples(sizes: tuple[int, ...]) -> bytes:
+    """The samples' bytes, made once: each one NAL unit with its 4-byte length, an IDR slice first, then non-IDR
+    slices (what Chromium's MP4 parser checks of H.264 samples), the rest zeros."""
+    data = np.zeros(sum(sizes), np.uint8)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    lengths = (np.array(sizes, np.int64) - 4).astype(">u4")
+    for byte in range(4):
+        data[starts + byte] = lengths.view(np.uint8).reshape(-1, 4)[:, byte]
+    data[starts + 4] = 0x41
+    data[0 + 4] = 0x65
+    return data.tobytes()
 
 
 @functools.cache

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import settings
 
 from msecli.media.segment import SegmentOptions, segment
-from tests.media import SAMPLES, encode_scaled, encode_tone, remux
+from tests.media import SAMPLES, encode_scaled, encode_tone, h264_sample_variants, remux
 
 # CI replays the same examples every run (reproducible failures); locally hypothesis explores anew.
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
@@ -46,6 +46,8 @@ def media(segmented, tmp_path_factory) -> dict[str, Path]:
       as in aac-tone (for changeType between the two);
     - two-sizes: video/ as in h264-aac (640x360) and small/, the same video at 320x180 (an ABR rendition);
     - muxed: the h264-aac sample muxed, muxed/ with [-0.021333, 4) [3.989333, 8) [8, 10);
+    - broken-h264: video/ as in h264-aac, and beside its segments seg-00002 altered as broken muxers alter H.264
+      (tests.media.h264_sample_variants);
     - mp3: LAME-encoded tones, each an ID3v2 tag (45 bytes), an Info frame, then the audio frames: tone.mp3, 3 s at
       44.1 kHz (116 frames of 1152 samples), and tone24.mp3, 2 s at 24 kHz (MPEG-2: 86 frames of 576 samples)."""
     adts = tmp_path_factory.mktemp("adts")
@@ -55,11 +57,16 @@ def media(segmented, tmp_path_factory) -> dict[str, Path]:
     encode_scaled(SAMPLES / "h264-aac.mp4", two_sizes / "small.mp4", 320, 180)
     shutil.copytree(segmented(SAMPLES / "h264-aac.mp4") / "video", two_sizes / "video")
     shutil.copytree(segmented(two_sizes / "small.mp4") / "video", two_sizes / "small")
+    broken = tmp_path_factory.mktemp("broken-h264")
+    shutil.copytree(segmented(SAMPLES / "h264-aac.mp4") / "video", broken / "video")
+    for name, data in h264_sample_variants((broken / "video" / "seg-00002.m4s").read_bytes()).items():
+        (broken / "video" / name).write_bytes(data)
     mp3 = tmp_path_factory.mktemp("mp3")
     encode_tone(mp3 / "tone.mp3", "mp3", "libmp3lame", seconds=3.0, rate=44100)
     encode_tone(mp3 / "tone24.mp3", "mp3", "libmp3lame", seconds=2.0, rate=24000)
     return {
         "mp3": mp3,
+        "broken-h264": broken,
         "two-sizes": two_sizes,
         "adts": adts,
         "aac-tone": segmented(SAMPLES / "aac-tone.m4a"),

@@ -218,3 +218,63 @@ def encode_scaled(source: Path, destination: Path, width: int, height: int) -> N
             scaled.pict_type = av.video.frame.PictureType.NONE
             output.mux(stream.encode(scaled))
         output.mux(stream.encode(None))
+
+
+@dataclass(frozen=True)
+class TrunLayout:
+    """Where a one-track media segment's trun keeps each sample's size and flags, and where its bytes are."""
+
+    size_fields: list[int]  # byte offset of each sample's size field
+    flag_fields: list[int]  # byte offset of each sample's flags field
+    offsets: list[int]  # each sample's first byte
+    sizes: list[int]
+    mdat: int  # the mdat box's first byte
+
+
+def trun_layout(segment: bytes) -> TrunLayout:
+    """Read with struct alone; the trun must carry sizes and flags for every sample, as `segment` writes it."""
+    moof = next(b for b in iter_boxes(segment) if b.type == "moof")
+    mdat = next(b for b in iter_boxes(segment) if b.type == "mdat")
+    traf = next(b for b in iter_boxes(segment, moof.payload_offset, moof.end) if b.type == "traf")
+    trun = next(b for b in iter_boxes(segment, traf.payload_offset, traf.end) if b.type == "trun")
+    version_flags, count = struct.unpack_from(">II", segment, trun.payload_offset)
+    flags = version_flags & 0xFFFFFF
+    assert flags & 0x1 and flags & 0x200 and flags & 0x400, hex(flags)
+    (data_offset,) = struct.unpack_from(">i", segment, trun.payload_offset + 8)
+    position = trun.payload_offset + 12 + (4 if flags & 0x4 else 0)
+    fields = [bit for bit in (0x100, 0x200, 0x400, 0x800) if flags & bit]
+    size_fields, flag_fields = [], []
+    for _ in range(count):
+        for bit in fields:
+            (size_fields if bit == 0x200 else flag_fields if bit == 0x400 else []).append(position)
+            position += 4
+    sizes = [struct.unpack_from(">I", segment, at)[0] for at in size_fields]
+    offsets = list(moof.offset + data_offset + np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int))
+    return TrunLayout(size_fields, flag_fields, offsets, sizes, mdat.offset)
+
+
+def h264_sample_variants(segment: bytes) -> dict[str, bytes]:
+    """One H.264 media segment altered as broken muxers alter them (each a file for scenarios): every sample flagged
+    sync; the last sample made empty (its bytes cut, the mdat shortened); sample 30's first NAL unit length set to 0,
+    as two pieces cut where that sample begins; the first NAL unit header's forbidden bit set in sample 0 (a keyframe)
+    and in sample 31 (not one)."""
+    layout = trun_layout(segment)
+    all_sync = bytearray(segment)
+    for at in layout.flag_fields:
+        struct.pack_into(">I", all_sync, at, struct.unpack_from(">I", all_sync, at)[0] & ~0x10000)
+    empty_last = bytearray(segment[: len(segment) - layout.sizes[-1]])
+    struct.pack_into(">I", empty_last, layout.size_fields[-1], 0)
+    struct.pack_into(">I", empty_last, layout.mdat, struct.unpack_from(">I", segment, layout.mdat)[0] - layout.sizes[-1])
+    zero_nal = bytearray(segment)
+    zero_nal[layout.offsets[30] : layout.offsets[30] + 4] = bytes(4)
+    forbidden_key, forbidden_other = bytearray(segment), bytearray(segment)
+    forbidden_key[layout.offsets[0] + 4] |= 0x80
+    forbidden_other[layout.offsets[31] + 4] |= 0x80
+    return {
+        "all-sync.m4s": bytes(all_sync),
+        "empty-last.m4s": bytes(empty_last),
+        "zero-nal-head.m4s": bytes(zero_nal[: layout.offsets[30]]),
+        "zero-nal-tail.m4s": bytes(zero_nal[layout.offsets[30] :]),
+        "forbidden-key.m4s": bytes(forbidden_key),
+        "forbidden-other.m4s": bytes(forbidden_other),
+    }

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pytest
 
 from msecli.errors import ParseError
+from msecli.formats import nal
 from msecli.formats.frames import FRAME_DTYPE
+from msecli.formats.isobmff.write import TrackRun, media_segment_header
 from msecli.mse.coded_frames import FrameBatch
 from msecli.mse.profiles import CHROMIUM, SPEC
 from msecli.mse.segment_parser import Init, Media, NeedData, Skip, parser_for
+from msecli.sim.page import attached_page
 
 JUNK = bytes.fromhex("0000001000000af1") + bytes(8)  # a 16-byte "box" of type 00 00 0a f1
 
@@ -130,7 +135,76 @@ def test_an_mp3_info_frame_is_skipped_by_chromium_only():
     for profile, second in ((CHROMIUM, Skip), (SPEC, Media)):
         parser = parser_for("audio/mpeg", profile)
         assert isinstance(parser.next(frame), Init)
-        parser.begin_append()
+        parser.begin_append(0)
         assert isinstance(parser.next(frame), second)
     assert isinstance(parser_for("audio/mpeg", CHROMIUM).next(frame[:100]), NeedData)
     assert isinstance(parser_for("audio/mpeg", SPEC).next(frame[:100]), Init)
+
+
+PARSE_STEP = 128 * 1024  # Chromium's StreamParser::kMaxPendingBytesPerParse
+
+
+def _h264_segment(count: int, size: int, refused: int) -> tuple[bytes, np.ndarray]:
+    """A media segment of `count` H.264 samples of `size` bytes at 30 fps (timescale 15360), each one NAL unit; sample
+    `refused` has a unit of length 0. Also where each sample's bytes end, read back with struct."""
+    run = TrackRun(1, 0, np.full(count, 512, np.uint32), np.full(count, size, np.uint32), np.arange(count) == 0,
+                   np.full(count, 1024, np.int64))  # fmt: skip  (the init segment's edit list subtracts 1024)
+    header = media_segment_header(1, [run])
+    samples = bytearray()
+    for index in range(count):
+        length = 0 if index == refused else size - 4
+        samples += struct.pack(">I", length) + bytes([0x65 if index == 0 else 0x41]) + bytes(size - 5)
+    ends = len(header) + size * np.arange(1, count + 1)
+    return header + bytes(samples), ends
+
+
+@pytest.mark.parametrize("leftover", [0, 1000])
+def test_a_refused_h264_sample_keeps_the_frames_of_earlier_parse_steps(media, leftover):
+    """Chromium parses an append 128 KiB at a time and processes each step's complete frames at its end: a refused
+    sample loses only the frames of its own step (seen with msecli verify at 147 KB, 304 KB and 704 KB into a 1.2 MB
+    segment, and every 128 KiB from 131 KB to 524 KB in a 631 KB one). Steps count from the append's first byte:
+    with the first `leftover` bytes appended before, from there."""
+    segment, ends = _h264_segment(count=200, size=3000, refused=120)
+    init = (media["h264-aac"] / "video" / "init.mp4").read_bytes()
+    for profile in (CHROMIUM, SPEC):
+        page = attached_page(profile)
+        sb = page.media_source.add_source_buffer('video/mp4; codecs="avc1.64001e"')
+        for part in ([init, segment[:leftover], segment[leftover:]] if leftover else [init, segment]):
+            sb.append_buffer(part)
+            page.run_until_settled()
+        (track,) = sb.track_buffers.values()
+        if profile is SPEC:
+            assert len(track) == 200 and page.media_source.ready_state == "open"
+            continue
+        refused_step = -(-(int(ends[120]) - leftover) // PARSE_STEP)  # ceil: the step that reaches its end
+        flushed = int(np.count_nonzero(ends <= leftover + (refused_step - 1) * PARSE_STEP))
+        assert refused_step == 3 and 0 < flushed < 120
+        assert len(track) == flushed and page.media_source.ready_state == "ended"
+
+
+def test_nal_unit_walk_as_chromium_converts_to_annex_b():
+    """AVC::ConvertFrameToAnnexB: the units must end exactly at the sample's end, none of length 0 (a unit one byte
+    too long and 3 bytes left over were both refused by Chromium, seen with msecli verify); length prefixes of 1, 2 or
+    4 bytes only; an empty sample is never walked. AnalyzeAnnexB: the first slice decides IDR or not, and only an AUD
+    first, parameter sets or SEI may come before it."""
+    samples = [
+        b"\x00\x00\x00\x02\x65\x88",  # one IDR slice
+        b"\x00\x00\x00\x01\x09" + b"\x00\x00\x00\x02\x06\x05" + b"\x00\x00\x00\x02\x41\x9a",  # AUD, SEI, non-IDR slice
+        b"\x00\x00\x00\x03\x65\x88",  # one byte too long
+        b"\x00\x00\x00\x02\x65\x88\x00\x00\x00",  # 3 bytes left over
+        b"\x00\x00\x00\x00\x65\x88",  # a unit of length 0
+        b"",  # empty
+        b"\x00\x00\x00\x02\x0c\x00" + b"\x00\x00\x00\x01\x65",  # filler before the slice ends the analysis
+        b"\x00\x00\x00\x01\xe5",  # forbidden bit
+        b"\x00\x00",  # shorter than a length prefix
+    ]
+    data = b"".join(samples)
+    offsets = np.cumsum([0] + [len(s) for s in samples[:-1]])
+    sizes = np.array([len(s) for s in samples])
+    check = nal.check_samples(data, offsets, sizes, 4)
+    assert check.converts.tolist() == [True, True, False, False, False, True, True, True, False]
+    assert check.idr.tolist()[:2] == [1, 0] and check.idr[6] == -1 and check.idr[7] == -1
+    assert check.first_header.tolist()[5] == -1 and check.first_header[7] == 0xE5
+    two = b"\x00\x02\x65\x88"
+    assert nal.check_samples(two, np.array([0]), np.array([4]), 2).converts.tolist() == [True]
+    assert nal.check_samples(two, np.array([0]), np.array([4]), 3).converts.tolist() == [False]

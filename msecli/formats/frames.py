@@ -25,6 +25,7 @@ class TrackInfo:
     width: int = 0  # video: coded picture size from the sample entry / PixelWidth
     height: int = 0
     annexb_parameter_sets: int = 0  # H.264 in ISO BMFF: its avcC's SPS and PPS as Annex B NAL units, bytes
+    nal_length_size: int = 0  # H.264 or HEVC in ISO BMFF: bytes of each NAL unit's length prefix (avcC, hvcC)
 
 
 def empty_frames() -> np.ndarray:

@@ -203,6 +203,19 @@ class Profile:
     # initialises but is no coded frame (MPEG1AudioStreamParser::ParseHeader marks it a metadata frame); spec: it is
     # an MPEG audio frame like any other. Seen with msecli verify: a LAME-made MP3 buffers 26 ms less.
     mp3_info_frames_skipped: bool = False
+    # chromium: an H.264 sample is a keyframe when its first slice is an IDR slice, whatever the trun's sample flags
+    # say (AVC::AnalyzeAnnexB; the flags decide only when no slice is reached); spec: the container's flags. Seen with
+    # msecli verify: with every sample flagged sync, remove(5, 5.1) still removes up to the next IDR frame, at 6.
+    h264_keyframes_from_bitstream: bool = False
+    # chromium: an H.264 or HEVC sample must split exactly into its length-prefixed NAL units, none of length 0
+    # (AVC::ConvertFrameToAnnexB), and an H.264 keyframe's first unit must have its forbidden bit clear
+    # (AVC::InsertParamSetsAnnexB); otherwise the append fails ("Failed to prepare video sample for decode"). An
+    # append is parsed in steps of 128 KiB (StreamParser::kMaxPendingBytesPerParse) and each step's frames are
+    # processed at its end, so a fragment's frames that end in the steps before the failing one are buffered (for
+    # one kind of track; with audio and video a fragment's frames wait for all of it). spec: a coded frame's bytes
+    # are the decoder's business. Seen with msecli verify (a unit of length 0, one too long, 3 bytes left over, a
+    # keyframe's forbidden bit; a sample 147 KB into a 1.2 MB segment); HEVC read from the source only.
+    mp4_nal_samples_checked: bool = False
 
     @property
     def reads_streams(self) -> bool:
@@ -244,5 +257,7 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=1
                    mp4_decode_times_ignore_edit_list=True, muxed_frames_in_decode_order=True,
                    group_start_opens_every_range=True, muxed_mp4_waits_for_whole_fragment=True,
                    mp4_box_size_limits=True, error_end_of_stream_keeps_ranges=True, webm_block_rules=True,
-                   mpeg_audio_init_waits_for_whole_frame=True, mp3_info_frames_skipped=True)  # fmt: skip
+                   mpeg_audio_init_waits_for_whole_frame=True, mp3_info_frames_skipped=True,
+                   h264_keyframes_from_bitstream=True,
+                   mp4_nal_samples_checked=True)  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from msecli.errors import ParseError
-from msecli.formats import Buffer, mpeg_audio, opus
+from msecli.formats import Buffer, mpeg_audio, nal, opus
 from msecli.formats.frames import FRAME_DTYPE, TrackInfo
 from msecli.formats.isobmff import boxes as iso_boxes
 from msecli.formats.isobmff import fragments
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from msecli.mse.profiles import Profile
 
 INT32_MAX = 2**31 - 1
+PARSE_STEP = 128 * 1024  # chromium: StreamParser::kMaxPendingBytesPerParse, what one Parse() call inspects
 ISO_IGNORED = {"free", "skip", "sidx", "pdin", "emsg", "prft", "uuid", "ssix", "mfra", "meta"}
 
 
@@ -69,8 +70,9 @@ class SegmentParser:
     def reset(self) -> None:
         """Reset parser state (§5.5): forget any partly parsed segment."""
 
-    def begin_append(self) -> None:
-        """New bytes arrived (the buffer append algorithm is about to run the segment parser loop)."""
+    def begin_append(self, leftover: int) -> None:
+        """New bytes arrived (the buffer append algorithm is about to run the segment parser loop); the first
+        `leftover` bytes of the input buffer are earlier appends' bytes not parsed yet."""
 
     def next(self, data: Buffer) -> Item:  # pragma: no cover - interface
         raise NotImplementedError
@@ -87,12 +89,28 @@ class IsoBmffParser(SegmentParser):
         self.decode_times_ignore_edit_list = profile is not None and profile.mp4_decode_times_ignore_edit_list
         self.box_size_limits = profile is not None and profile.mp4_box_size_limits
         self.muxed_waits_for_fragment = profile is not None and profile.muxed_mp4_waits_for_whole_fragment
+        self.keyframes_from_bitstream = profile is not None and profile.h264_keyframes_from_bitstream
+        self.nal_samples_checked = profile is not None and profile.mp4_nal_samples_checked
         self._open: _OpenFragment | None = None  # the media segment whose mdat is still arriving
+        self._origin = 0  # where this append's bytes begin in the data `next` is given (negative once passed)
+        self._failure: ParseError | None = None  # found in a sample; raised once the frames before it are processed
 
     def reset(self) -> None:
-        self._open = None
+        self._open, self._failure = None, None
+
+    def begin_append(self, leftover: int) -> None:
+        self._origin = leftover
 
     def next(self, data: Buffer) -> Item:
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
+        item = self._next(data)
+        if isinstance(item, (Skip, Init, Media)):
+            self._origin -= item.size
+        return item
+
+    def _next(self, data: Buffer) -> Item:
         header = read_box_header(data, 0, len(data))
         if header is None:
             return NeedData()
@@ -157,11 +175,55 @@ class IsoBmffParser(SegmentParser):
             # (chromium: with audio and video in the init segment, only once all the fragment's samples are in).
             if self.muxed_waits_for_fragment and self._muxed() and len(data) < self._open.data_end:
                 return NeedData("media")
-            batches = self._open.complete_up_to(len(data))
+            batches = self._hand_out(data, len(data))
             return Media(0, batches, complete=False) if batches else NeedData("media")
-        batches = self._open.complete_up_to(mdat.end)
+        batches = self._hand_out(data, mdat.end)
+        if self._failure is not None:
+            return Media(0, batches, complete=False)  # the frames before the failing step; the error comes next
         self._open = None
         return Media(mdat.end, batches)
+
+    def _hand_out(self, data: Buffer, available: int) -> list[FrameBatch]:
+        """The fragment's frames complete within `available` bytes. chromium: H.264/HEVC samples read as its MP4 parser
+        reads them, keyframes from the bitstream; at a sample it refuses, only the frames ending in the parse steps
+        before that sample's are handed out, and the error is kept for the next call."""
+        assert self._open is not None
+        batches = self._open.complete_up_to(available)
+        if not (self.nal_samples_checked or self.keyframes_from_bitstream):
+            return batches
+        refused_ends = [end for batch in batches if (end := self._read_nal_units(data, batch)) is not None]
+        if not refused_ends:
+            return batches
+        refused = min(refused_ends)  # where the first refused sample's bytes end
+        failure = ParseError("a video sample does not split into its NAL units as Chromium needs (\"Failed to "
+                             "prepare video sample for decode\")", offset=refused, path="mdat")  # fmt: skip
+        if self._muxed() and self.muxed_waits_for_fragment:
+            raise failure  # every frame of the fragment was waiting for the step that reached its end
+        steps_before = max(math.ceil((refused - self._origin) / PARSE_STEP) - 1, 0)
+        flushed = self._origin + steps_before * PARSE_STEP
+        kept = [k for b in batches if len(k := b.select(b.table["offset"] + b.table["size"] <= flushed))]
+        if not kept:
+            raise failure
+        self._failure = failure
+        return kept
+
+    def _read_nal_units(self, data: Buffer, batch: FrameBatch) -> int | None:
+        """Sets an H.264 batch's keyframes from its slices (chromium); where the first sample Chromium refuses ends."""
+        info = self.tracks[batch.track_id]
+        if not info.nal_length_size or not len(batch):
+            return None
+        table = batch.table
+        check = nal.check_samples(data, table["offset"], table["size"], info.nal_length_size)
+        h264 = info.codecs.startswith(("avc1", "avc3"))
+        refused = ~check.converts
+        if h264:  # a keyframe by its flags alone gets the parameter sets put before its first unit, which must parse
+            refused |= (check.idr < 0) & table["key"] & (check.first_header >= 0x80)
+            if self.keyframes_from_bitstream:
+                table["key"] = np.where(check.idr >= 0, check.idr == 1, table["key"])
+        if not self.nal_samples_checked or not refused.any():
+            return None
+        first = int(np.argmax(refused))
+        return int(table["offset"][first] + table["size"][first])
 
     def _muxed(self) -> bool:
         kinds = {info.kind for info in self.tracks.values()}
@@ -503,7 +565,7 @@ class MpegAudioParser(SegmentParser):
         self.current: mpeg_audio.FrameHeader | None = None
         self.samples = 0  # in the current sample rate, since this append began
 
-    def begin_append(self) -> None:
+    def begin_append(self, leftover: int) -> None:
         self.samples = 0
 
     def next(self, data: Buffer) -> Item:

@@ -60,6 +60,7 @@ class SourceBuffer:
         self.append_window_end: Time = INF
         self.append_state = AppendState.WAITING_FOR_SEGMENT
         self.input_buffer = InputBuffer()
+        self._leftover = 0
         self.buffer_full_flag = False
         self.group_start_timestamp: Fraction | None = None
         self.group_end_timestamp: Fraction = Fraction(0)
@@ -179,6 +180,7 @@ class SourceBuffer:
     def append_buffer(self, data: bytes | bytearray | memoryview) -> None:
         """IDL: appendBuffer(data), #dom-sourcebuffer-appendbuffer."""
         self.prepare_append(len(data))  # 1
+        self._leftover = len(self.input_buffer)  # bytes of earlier appends still unparsed, before this one's
         self.input_buffer.append(data)  # 2
         self.updating = True  # 3
         self.host.queue_event(self, "updatestart")  # 4
@@ -200,7 +202,7 @@ class SourceBuffer:
 
     def buffer_append(self) -> None:
         """#sourcebuffer-buffer-append."""
-        self.parser.begin_append()
+        self.parser.begin_append(self._leftover)
         self._generated_in_append, self._reanchored_offset = Fraction(0), None
         offset_before = self.timestamp_offset
         parsed = self.segment_parser_loop()
@@ -510,7 +512,7 @@ class SourceBuffer:
             track = self.track_buffers.get(track_map.get(batch.track_id, batch.track_id))
             sizes = batch.table["size"]
             if not sizes.all():
-                batch = batch.select(sizes != 0)  # empty frames are not coded frames
+                batch = batch.select(sizes != 0)  # empty samples hold no coded frame (Chromium's MP4 parser skips them)
             if track is not None and len(batch):
                 owned.append((track, batch))
         if self.profile.muxed_frames_in_decode_order and len(owned) > 1:

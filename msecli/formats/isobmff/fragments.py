@@ -43,8 +43,14 @@ def track_infos(moov: Node) -> dict[int, TrackInfo]:
             width=entry.fields.get("width", 0) if entry is not None else 0,
             height=entry.fields.get("height", 0) if entry is not None else 0,
             annexb_parameter_sets=_annexb_parameter_sets(entry),
+            nal_length_size=_nal_length_size(entry),
         )
     return infos
+
+
+def _nal_length_size(entry: Node | None) -> int:
+    config = next((entry.child(kind) for kind in ("avcC", "hvcC") if entry is not None and entry.child(kind)), None)
+    return config.fields.get("nal_unit_length", 0) if config is not None else 0
 
 
 def _annexb_parameter_sets(entry: Node | None) -> int:
