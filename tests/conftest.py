@@ -10,7 +10,7 @@ import pytest
 from hypothesis import settings
 
 from msecli.media.segment import SegmentOptions, segment
-from tests.media import SAMPLES, encode_scaled, encode_tone, h264_sample_variants, remux
+from tests.media import SAMPLES, encode_scaled, encode_tone, h264_sample_variants, lone_block_cluster, remux
 
 # CI replays the same examples every run (reproducible failures); locally hypothesis explores anew.
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
@@ -48,6 +48,8 @@ def media(segmented, tmp_path_factory) -> dict[str, Path]:
     - muxed: the h264-aac sample muxed, muxed/ with [-0.021333, 4) [3.989333, 8) [8, 10);
     - broken-h264: video/ as in h264-aac, and beside its segments seg-00002 altered as broken muxers alter H.264
       (tests.media.h264_sample_variants);
+    - webm-lone-block: video/ as in vp9-webm, and lone-block.webm: a Cluster of one VP9 keyframe at 0 with no duration
+      from anywhere (tests.media.lone_block_cluster);
     - mp3: LAME-encoded tones, each an ID3v2 tag (45 bytes), an Info frame, then the audio frames: tone.mp3, 3 s at
       44.1 kHz (116 frames of 1152 samples), and tone24.mp3, 2 s at 24 kHz (MPEG-2: 86 frames of 576 samples)."""
     adts = tmp_path_factory.mktemp("adts")
@@ -61,12 +63,16 @@ def media(segmented, tmp_path_factory) -> dict[str, Path]:
     shutil.copytree(segmented(SAMPLES / "h264-aac.mp4") / "video", broken / "video")
     for name, data in h264_sample_variants((broken / "video" / "seg-00002.m4s").read_bytes()).items():
         (broken / "video" / name).write_bytes(data)
+    lone = tmp_path_factory.mktemp("webm-lone-block")
+    shutil.copytree(segmented(SAMPLES / "vp9-opus.webm", format="webm") / "video", lone / "video")
+    (lone / "video" / "lone-block.webm").write_bytes(lone_block_cluster((lone / "video" / "seg-00001.webm").read_bytes()))
     mp3 = tmp_path_factory.mktemp("mp3")
     encode_tone(mp3 / "tone.mp3", "mp3", "libmp3lame", seconds=3.0, rate=44100)
     encode_tone(mp3 / "tone24.mp3", "mp3", "libmp3lame", seconds=2.0, rate=24000)
     return {
         "mp3": mp3,
         "broken-h264": broken,
+        "webm-lone-block": lone,
         "two-sizes": two_sizes,
         "adts": adts,
         "aac-tone": segmented(SAMPLES / "aac-tone.m4a"),

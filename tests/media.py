@@ -278,3 +278,16 @@ def h264_sample_variants(segment: bytes) -> dict[str, bytes]:
         "forbidden-key.m4s": bytes(forbidden_key),
         "forbidden-other.m4s": bytes(forbidden_other),
     }
+
+
+def lone_block_cluster(segment: bytes) -> bytes:
+    """A Cluster (Timestamp 0, an 8-byte size) holding only the first SimpleBlock of the segment's first Cluster,
+    with no BlockDuration: a block whose duration nothing in the stream gives."""
+    element_id, header = read_vint(segment, 0, len(segment), keep_marker=True)
+    size, size_length = read_vint(segment, header, len(segment))
+    assert element_id == ids.CLUSTER
+    start = header + size_length
+    block = next((s, e) for i, s, e in _children(segment, start, start + size) if i == ids.SIMPLE_BLOCK)
+    body = bytes([0xE7, 0x81, 0x00]) + b"\xa3" + bytes([0x01]) + (block[1] - block[0]).to_bytes(7, "big")
+    body += segment[block[0] : block[1]]
+    return bytes.fromhex("1F43B675") + bytes([0x01]) + len(body).to_bytes(7, "big") + body

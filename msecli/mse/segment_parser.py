@@ -385,7 +385,7 @@ class WebmParser(SegmentParser):
             if len(table) > 1:
                 self._saw_duration(track, int(table["duration"][:-1].max()))
             if len(table) and table["duration"][-1] == 0:  # the last block, with no duration anywhere
-                table["duration"][-1] = self.longest.get(track, 0)  # estimated, as Chromium does
+                table["duration"][-1] = self._estimate(track)
         # The segment's frame order: by decode time across tracks (ties: track order, then block order).
         times = np.concatenate([t["dts"] for t in tables.values()]) if tables else np.zeros(0, np.int64)
         seq = np.empty(len(times), np.int64)
@@ -407,6 +407,15 @@ class WebmParser(SegmentParser):
             table[name] *= timescale // self.timescale
         table["duration"] = np.where(durations_us >= 0, durations_us * timescale // 1_000_000, table["duration"])
         return FrameBatch(track, timescale, table, seq)
+
+    def _estimate(self, track: int) -> int:
+        """A Cluster's last block with no duration: the track's longest frame so far, or with none yet 63 ms for video
+        and 23 ms for audio (WebMClusterParser::Track::GetDurationEstimate, kDefault*BufferDurationInMs; seen with
+        msecli verify: a lone VP9 block buffers [0, 0.063)). Ticks of the parser's timescale."""
+        if track in self.longest:
+            return self.longest[track]
+        default_ms = 63 if self.tracks[track].kind == "video" else 23
+        return default_ms * self.timescale // 1000
 
     def _saw_duration(self, track: int, duration: int) -> None:
         self.longest[track] = max(self.longest.get(track, 0), duration)
@@ -443,7 +452,7 @@ class WebmParser(SegmentParser):
         longest seen, and every frame goes."""
         self.open_cluster = None
         for track, (time, key, frame_size) in cluster.held.items():
-            cluster.queue(track, time, self.longest.get(track, 0), key, frame_size)
+            cluster.queue(track, time, self._estimate(track), key, frame_size)
         cluster.held.clear()
         return Media(size, self._frame_batches(cluster.ready(self.ready_in_decode_order)), complete=True)
 
