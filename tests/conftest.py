@@ -10,7 +10,16 @@ import pytest
 from hypothesis import settings
 
 from msecli.media.segment import SegmentOptions, segment
-from tests.media import SAMPLES, encode_scaled, encode_tone, h264_sample_variants, lone_block_cluster, remux
+from tests.media import (
+    SAMPLES,
+    encode_open_gop,
+    encode_scaled,
+    encode_tone,
+    h264_sample_variants,
+    lone_block_cluster,
+    recovery_point_variants,
+    remux,
+)
 
 # CI replays the same examples every run (reproducible failures); locally hypothesis explores anew.
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
@@ -50,6 +59,9 @@ def media(segmented, tmp_path_factory) -> dict[str, Path]:
       (tests.media.h264_sample_variants);
     - webm-lone-block: video/ as in vp9-webm, and lone-block.webm: a Cluster of one VP9 keyframe at 0 with no duration
       from anywhere (tests.media.lone_block_cluster);
+    - open-gop: video/ from tests.media.encode_open_gop in 2 s segments (keyframes at 0, 2, 4, 6; every GOP after the
+      first opens on a non-IDR I picture with a recovery point SEI, after three B-frames presented before it), and
+      seg-00003 (its GOP at 4, [3.9, 5.9)) with that SEI changed (tests.media.recovery_point_variants);
     - mp3: LAME-encoded tones, each an ID3v2 tag (45 bytes), an Info frame, then the audio frames: tone.mp3, 3 s at
       44.1 kHz (116 frames of 1152 samples), and tone24.mp3, 2 s at 24 kHz (MPEG-2: 86 frames of 576 samples)."""
     adts = tmp_path_factory.mktemp("adts")
@@ -66,6 +78,11 @@ def media(segmented, tmp_path_factory) -> dict[str, Path]:
     lone = tmp_path_factory.mktemp("webm-lone-block")
     shutil.copytree(segmented(SAMPLES / "vp9-opus.webm", format="webm") / "video", lone / "video")
     (lone / "video" / "lone-block.webm").write_bytes(lone_block_cluster((lone / "video" / "seg-00001.webm").read_bytes()))
+    open_gop = tmp_path_factory.mktemp("open-gop")
+    encode_open_gop(open_gop / "open-gop.mp4")
+    shutil.copytree(segmented(open_gop / "open-gop.mp4", duration=2) / "video", open_gop / "video")
+    for name, data in recovery_point_variants((open_gop / "video" / "seg-00003.m4s").read_bytes()).items():
+        (open_gop / "video" / name).write_bytes(data)
     mp3 = tmp_path_factory.mktemp("mp3")
     encode_tone(mp3 / "tone.mp3", "mp3", "libmp3lame", seconds=3.0, rate=44100)
     encode_tone(mp3 / "tone24.mp3", "mp3", "libmp3lame", seconds=2.0, rate=24000)
@@ -73,6 +90,7 @@ def media(segmented, tmp_path_factory) -> dict[str, Path]:
         "mp3": mp3,
         "broken-h264": broken,
         "webm-lone-block": lone,
+        "open-gop": open_gop,
         "two-sizes": two_sizes,
         "adts": adts,
         "aac-tone": segmented(SAMPLES / "aac-tone.m4a"),

@@ -291,3 +291,33 @@ def lone_block_cluster(segment: bytes) -> bytes:
     body = bytes([0xE7, 0x81, 0x00]) + b"\xa3" + bytes([0x01]) + (block[1] - block[0]).to_bytes(7, "big")
     body += segment[block[0] : block[1]]
     return bytes.fromhex("1F43B675") + bytes([0x01]) + len(body).to_bytes(7, "big") + body
+
+
+def encode_open_gop(destination: Path, seconds: int = 8) -> None:
+    """320x240 H.264 at 30 fps with open GOPs every 2 s (x264 open-gop: each GOP after the first begins with a non-IDR
+    I picture carrying a recovery point SEI, and B-frames presented before it follow it in decode order)."""
+    with av.open(str(destination), "w", format="mp4") as output:
+        stream = output.add_stream("libx264", rate=30, options={
+            "x264-params": "open-gop=1:keyint=60:min-keyint=60:scenecut=0:bframes=3:b-adapt=0", "preset": "veryfast"})
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for index in range(seconds * 30):
+            picture = np.zeros((240, 320, 3), np.uint8)
+            picture[:, (index * 4) % 320 :] = (index * 3) % 256  # a moving edge, so P and B frames differ
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            frame.pts = index
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))
+
+
+def recovery_point_variants(segment: bytes) -> dict[str, bytes]:
+    """A media segment whose first sample is [recovery point SEI, non-IDR I slice], with the SEI changed: to another
+    payload type (5, user data unregistered) and to recovery_frame_cnt 1."""
+    layout = trun_layout(segment)
+    at = layout.offsets[0]
+    (length,) = struct.unpack_from(">I", segment, at)
+    sei = segment[at + 4 : at + 4 + length]
+    assert sei[0] & 0x1F == 6 and sei[1] == 6 and sei[2] == 1 and sei[3] & 0x80, sei.hex()  # cnt 0: ue(v) '1'
+    other_type, count_one = bytearray(segment), bytearray(segment)
+    other_type[at + 5] = 5
+    count_one[at + 7] = 0x40 | (sei[3] & 0x7F) >> 2 | 0x01  # ue(v) '010', then the flags, the trailing bit moved on
+    return {"other-sei.m4s": bytes(other_type), "recovery-count-one.m4s": bytes(count_one)}

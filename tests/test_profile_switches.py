@@ -186,7 +186,7 @@ def test_nal_unit_walk_as_chromium_converts_to_annex_b():
     """AVC::ConvertFrameToAnnexB: the units must end exactly at the sample's end, none of length 0 (a unit one byte
     too long and 3 bytes left over were both refused by Chromium, seen with msecli verify); length prefixes of 1, 2 or
     4 bytes only; an empty sample is never walked. AnalyzeAnnexB: the first slice decides IDR or not, and only an AUD
-    first, parameter sets or SEI may come before it."""
+    first, parameter sets, SEI, filler or unspecified units may come before it."""
     samples = [
         b"\x00\x00\x00\x02\x65\x88",  # one IDR slice
         b"\x00\x00\x00\x01\x09" + b"\x00\x00\x00\x02\x06\x05" + b"\x00\x00\x00\x02\x41\x9a",  # AUD, SEI, non-IDR slice
@@ -194,7 +194,7 @@ def test_nal_unit_walk_as_chromium_converts_to_annex_b():
         b"\x00\x00\x00\x02\x65\x88\x00\x00\x00",  # 3 bytes left over
         b"\x00\x00\x00\x00\x65\x88",  # a unit of length 0
         b"",  # empty
-        b"\x00\x00\x00\x02\x0c\x00" + b"\x00\x00\x00\x01\x65",  # filler before the slice ends the analysis
+        b"\x00\x00\x00\x02\x0c\x00" + b"\x00\x00\x00\x01\x65",  # filler before the slice is skipped
         b"\x00\x00\x00\x01\xe5",  # forbidden bit
         b"\x00\x00",  # shorter than a length prefix
     ]
@@ -203,7 +203,7 @@ def test_nal_unit_walk_as_chromium_converts_to_annex_b():
     sizes = np.array([len(s) for s in samples])
     check = nal.check_samples(data, offsets, sizes, 4)
     assert check.converts.tolist() == [True, True, False, False, False, True, True, True, False]
-    assert check.idr.tolist()[:2] == [1, 0] and check.idr[6] == -1 and check.idr[7] == -1
+    assert check.keyframe.tolist()[:2] == [1, 0] and check.keyframe[6] == 1 and check.keyframe[7] == -1
     assert check.first_header.tolist()[5] == -1 and check.first_header[7] == 0xE5
     two = b"\x00\x02\x65\x88"
     assert nal.check_samples(two, np.array([0]), np.array([4]), 2).converts.tolist() == [True]

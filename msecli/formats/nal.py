@@ -11,17 +11,21 @@ import numpy as np
 from msecli.formats import Buffer
 
 VCL = (1, 2, 3, 4, 5)  # slice NAL unit types; 5 is an IDR slice
+IGNORED = (0, 12)  # unspecified and filler data: skipped wherever they are (H.264 7.4.2.7)
 # NAL unit types AVC::AnalyzeAnnexB lets come before the first slice (SEI, SPS, PPS, prefix, subset SPS, DPS, 17, 18);
 # an AUD only as the first unit, an SPS extension only after an SPS. Any other type there ends the analysis.
 BEFORE_FIRST_SLICE = (6, 7, 8, 14, 15, 16, 17, 18)
-AUD, SPS, SPS_EXTENSION = 9, 7, 13
+SEI, AUD, SPS, SPS_EXTENSION = 6, 9, 7, 13
+RECOVERY_POINT = 6  # SEI payload type (H.264 D.1.8)
 
 
 @dataclass(frozen=True)
 class SampleCheck:
     converts: np.ndarray  # bool: the units' lengths add up to the sample exactly, none of length 0
     first_header: np.ndarray  # int: the first unit's header byte, -1 for an empty sample
-    idr: np.ndarray  # int: 1 or 0 when the first slice was reached (an IDR slice or another), else -1
+    # int: 1 when the bitstream makes the sample a keyframe (an IDR slice first, or a non-IDR one after a recovery
+    # point SEI with recovery_frame_cnt 0), 0 when its first slice says otherwise, -1 when no slice was reached
+    keyframe: np.ndarray
 
 
 def check_samples(data: Buffer, offsets: np.ndarray, sizes: np.ndarray, length_size: int) -> SampleCheck:
@@ -32,15 +36,14 @@ def check_samples(data: Buffer, offsets: np.ndarray, sizes: np.ndarray, length_s
     ends = offsets + sizes
     converts = np.ones(count, bool)
     first_header = np.full(count, -1, np.int64)
-    idr = np.full(count, -1, np.int64)
+    keyframe = np.full(count, -1, np.int64)
     if length_size not in (1, 2, 4):  # RCHECK in ConvertFrameToAnnexB
         converts[sizes > 0] = False
-        return SampleCheck(converts, first_header, idr)
+        return SampleCheck(converts, first_header, keyframe)
     converts[(sizes > 0) & (sizes <= length_size)] = False  # the loop never runs: ends short of the sample's end
     position = offsets.copy()
     active = sizes > length_size
-    analysing = active.copy()  # the keyframe analysis has not stopped
-    previous = np.full(count, -1, np.int64)  # the previous unit's type
+    state = _Analysis(count)
     while active.any():
         index = np.nonzero(active)[0]
         at = position[index]
@@ -52,23 +55,77 @@ def check_samples(data: Buffer, offsets: np.ndarray, sizes: np.ndarray, length_s
         header = np.where(empty, -1, buf[at + length_size].astype(np.int64))  # at + length_size < the end
         first = first_header[index] < 0
         first_header[index[first & ~empty]] = header[first & ~empty]
-        _analyse(index[~empty], header[~empty], first[~empty], analysing, previous, idr)
+        units = ~empty
+        state.step(index[units], header[units], first[units], at[units] + length_size, lengths[units])
         position[index] = at + length_size + lengths
         active[index] = ~empty & (ends[index] - position[index] > length_size)
     converts &= (sizes == 0) | (position == ends)
-    return SampleCheck(converts, first_header, idr)
+    keyframe[:] = state.slice_keyframe
+    for sample, start, length in state.sei_units:
+        if keyframe[sample] == 0 and recovery_frame_count(bytes(buf[start + 1 : start + length])) == 0:
+            keyframe[sample] = 1  # Chromium 156: an I picture after a recovery point with recovery_frame_cnt 0
+    return SampleCheck(converts, first_header, keyframe)
 
 
-def _analyse(index: np.ndarray, header: np.ndarray, first: np.ndarray, analysing: np.ndarray, previous: np.ndarray,
-             idr: np.ndarray) -> None:  # fmt: skip
-    """One step of AVC::AnalyzeAnnexB for the samples still being analysed: the first slice decides; a unit with
-    its forbidden bit set (H264Parser: invalid stream) or out of the allowed order before it ends the analysis."""
-    live = analysing[index] & (idr[index] < 0)
-    index, header, first = index[live], header[live], first[live]
-    kind = header & 0x1F
-    forbidden = header >= 0x80
-    slice_ = np.isin(kind, VCL) & ~forbidden
-    idr[index[slice_]] = (kind[slice_] == 5).astype(np.int64)
-    allowed = np.isin(kind, BEFORE_FIRST_SLICE) | ((kind == AUD) & first) | ((kind == SPS_EXTENSION) & (previous[index] == SPS))
-    analysing[index[forbidden | (~slice_ & ~allowed)]] = False
-    previous[index] = kind
+class _Analysis:
+    """AVC::AnalyzeAnnexB for every sample at once, one NAL unit index per step: the first slice decides; a unit with
+    its forbidden bit set (H264Parser: invalid stream) or out of the allowed order before it ends the analysis. The
+    SEI units met before the first slice are noted for their recovery points."""
+
+    def __init__(self, count: int) -> None:
+        self.analysing = np.ones(count, bool)
+        self.previous = np.full(count, -1, np.int64)  # the previous unit's type
+        self.slice_keyframe = np.full(count, -1, np.int64)
+        self.sei_units: list[tuple[int, int, int]] = []  # (sample, first byte, length)
+
+    def step(self, index: np.ndarray, header: np.ndarray, first: np.ndarray, starts: np.ndarray,
+             lengths: np.ndarray) -> None:  # fmt: skip
+        live = self.analysing[index] & (self.slice_keyframe[index] < 0)
+        index, header, first, starts, lengths = index[live], header[live], first[live], starts[live], lengths[live]
+        kind = header & 0x1F
+        forbidden = header >= 0x80
+        slice_ = np.isin(kind, VCL) & ~forbidden
+        self.slice_keyframe[index[slice_]] = (kind[slice_] == 5).astype(np.int64)
+        allowed = (np.isin(kind, BEFORE_FIRST_SLICE + IGNORED) | ((kind == AUD) & first)
+                   | ((kind == SPS_EXTENSION) & (self.previous[index] == SPS)))  # fmt: skip
+        self.analysing[index[forbidden | (~slice_ & ~allowed)]] = False
+        sei = (kind == SEI) & ~forbidden
+        self.sei_units += zip(index[sei].tolist(), starts[sei].tolist(), lengths[sei].tolist())
+        ignored = np.isin(kind, IGNORED)
+        self.previous[index[~ignored]] = kind[~ignored]
+
+
+def recovery_frame_count(payload: bytes) -> int | None:
+    """recovery_frame_cnt of the first recovery point message in an SEI unit's payload (after its header byte), or
+    None when it has none or it is cut short."""
+    rbsp = payload.replace(b"\x00\x00\x03", b"\x00\x00")  # emulation prevention bytes
+    position = 0
+    while position < len(rbsp) and rbsp[position] != 0x80:  # 0x80: the RBSP trailing bits
+        payload_type, position = _sei_number(rbsp, position)
+        size, position = _sei_number(rbsp, position)
+        if payload_type is None or size is None or position + size > len(rbsp):
+            return None
+        if payload_type == RECOVERY_POINT:
+            return _exp_golomb(rbsp[position : position + size])
+        position += size
+    return None
+
+
+def _sei_number(rbsp: bytes, position: int) -> tuple[int | None, int]:
+    """An SEI payload type or size: 0xFF bytes each adding 255, then the last byte."""
+    value = 0
+    while position < len(rbsp) and rbsp[position] == 0xFF:
+        value, position = value + 255, position + 1
+    if position >= len(rbsp):
+        return None, position
+    return value + rbsp[position], position + 1
+
+
+def _exp_golomb(data: bytes) -> int | None:
+    """The ue(v) at the start of `data`."""
+    bits = int.from_bytes(data, "big")
+    total = len(data) * 8
+    leading = total - bits.bit_length() if bits else total
+    if 2 * leading + 1 > total:
+        return None
+    return (bits >> (total - 2 * leading - 1)) - 1

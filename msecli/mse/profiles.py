@@ -203,9 +203,11 @@ class Profile:
     # initialises but is no coded frame (MPEG1AudioStreamParser::ParseHeader marks it a metadata frame); spec: it is
     # an MPEG audio frame like any other. Seen with msecli verify: a LAME-made MP3 buffers 26 ms less.
     mp3_info_frames_skipped: bool = False
-    # chromium: an H.264 sample is a keyframe when its first slice is an IDR slice, whatever the trun's sample flags
-    # say (AVC::AnalyzeAnnexB; the flags decide only when no slice is reached); spec: the container's flags. Seen with
-    # msecli verify: with every sample flagged sync, remove(5, 5.1) still removes up to the next IDR frame, at 6.
+    # chromium: an H.264 sample is a keyframe when its first slice is an IDR slice, or a non-IDR slice after a recovery
+    # point SEI with recovery_frame_cnt 0, whatever the trun's sample flags say (AVC::AnalyzeAnnexB; the flags decide
+    # only when no slice is reached); spec: the container's flags. Seen with msecli verify: with every sample flagged
+    # sync, remove(5, 5.1) still removes up to the next IDR frame, at 6; an open GOP's I picture is a keyframe with
+    # its recovery point, and with recovery_frame_cnt 1 or no recovery point its segment buffers nothing.
     h264_keyframes_from_bitstream: bool = False
     # chromium: an H.264 or HEVC sample must split exactly into its length-prefixed NAL units, none of length 0
     # (AVC::ConvertFrameToAnnexB), and an H.264 keyframe's first unit must have its forbidden bit clear

@@ -217,9 +217,9 @@ class IsoBmffParser(SegmentParser):
         h264 = info.codecs.startswith(("avc1", "avc3"))
         refused = ~check.converts
         if h264:  # a keyframe by its flags alone gets the parameter sets put before its first unit, which must parse
-            refused |= (check.idr < 0) & table["key"] & (check.first_header >= 0x80)
+            refused |= (check.keyframe < 0) & table["key"] & (check.first_header >= 0x80)
             if self.keyframes_from_bitstream:
-                table["key"] = np.where(check.idr >= 0, check.idr == 1, table["key"])
+                table["key"] = np.where(check.keyframe >= 0, check.keyframe == 1, table["key"])
         if not self.nal_samples_checked or not refused.any():
             return None
         first = int(np.argmax(refused))
