@@ -208,3 +208,15 @@ def test_nal_unit_walk_as_chromium_converts_to_annex_b():
     two = b"\x00\x02\x65\x88"
     assert nal.check_samples(two, np.array([0]), np.array([4]), 2).converts.tolist() == [True]
     assert nal.check_samples(two, np.array([0]), np.array([4]), 3).converts.tolist() == [False]
+
+
+def test_recovery_point_sei_is_read_from_any_message_of_the_unit():
+    """H.264 D.1.8: recovery_frame_cnt ue(v) first in a payloadType 6 message; messages before it skipped by their
+    sizes (0xFF bytes adding 255), emulation prevention bytes taken out first."""
+    assert nal.recovery_frame_count(bytes.fromhex("0601c480")) == 0  # x264's open-GOP SEI
+    assert nal.recovery_frame_count(bytes.fromhex("060151" "80")) == 1
+    assert nal.recovery_frame_count(bytes.fromhex("0502aabb" "0601c480")) == 0  # after another message
+    assert nal.recovery_frame_count(bytes.fromhex("05ff00" + "11" * 255 + "0601c480")) == 0  # a 255-byte message
+    assert nal.recovery_frame_count(bytes.fromhex("050400000301ff" "0601c480")) == 0  # 00 00 03 01 ff: 4 bytes
+    assert nal.recovery_frame_count(bytes.fromhex("0502aabb80")) is None  # no recovery point
+    assert nal.recovery_frame_count(bytes.fromhex("0605c4")) is None  # cut short
