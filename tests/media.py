@@ -253,11 +253,26 @@ def trun_layout(segment: bytes) -> TrunLayout:
     return TrunLayout(size_fields, flag_fields, offsets, sizes, mdat.offset)
 
 
+def _without_tfdt(segment: bytes) -> bytes:
+    """The segment with its traf's tfdt cut out (moof, traf and the trun's data_offset moved to match)."""
+    moof = next(b for b in iter_boxes(segment) if b.type == "moof")
+    traf = next(b for b in iter_boxes(segment, moof.payload_offset, moof.end) if b.type == "traf")
+    children = {b.type: b for b in iter_boxes(segment, traf.payload_offset, traf.end)}
+    tfdt, trun = children["tfdt"], children["trun"]
+    cut = tfdt.end - tfdt.offset
+    data = bytearray(segment[: tfdt.offset] + segment[tfdt.end :])
+    for box in (moof, traf):
+        struct.pack_into(">I", data, box.offset, box.end - box.offset - cut)
+    at = trun.payload_offset - cut + 8  # the data_offset field
+    struct.pack_into(">i", data, at, struct.unpack_from(">i", data, at)[0] - cut)
+    return bytes(data)
+
+
 def h264_sample_variants(segment: bytes) -> dict[str, bytes]:
-    """One H.264 media segment altered as broken muxers alter them (each a file for scenarios): every sample flagged
-    sync; the last sample made empty (its bytes cut, the mdat shortened); sample 30's first NAL unit length set to 0,
-    as two pieces cut where that sample begins; the first NAL unit header's forbidden bit set in sample 0 (a keyframe)
-    and in sample 31 (not one)."""
+    """One H.264 media segment altered as broken muxers alter them (each a file for scenarios): its tfdt cut; every
+    sample flagged sync; the last sample made empty (its bytes cut, the mdat shortened); sample 30's first NAL unit
+    length set to 0, as two pieces cut where that sample begins; the first NAL unit header's forbidden bit set in
+    sample 0 (a keyframe) and in sample 31 (not one)."""
     layout = trun_layout(segment)
     all_sync = bytearray(segment)
     for at in layout.flag_fields:
@@ -271,6 +286,7 @@ def h264_sample_variants(segment: bytes) -> dict[str, bytes]:
     forbidden_key[layout.offsets[0] + 4] |= 0x80
     forbidden_other[layout.offsets[31] + 4] |= 0x80
     return {
+        "no-tfdt.m4s": _without_tfdt(segment),
         "all-sync.m4s": bytes(all_sync),
         "empty-last.m4s": bytes(empty_last),
         "zero-nal-head.m4s": bytes(zero_nal[: layout.offsets[30]]),

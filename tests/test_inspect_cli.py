@@ -132,3 +132,15 @@ def test_bad_input_is_one_line(out, tmp_path):
     result = run_cli("inspect", "frames", broken, "--init", out / "video" / "init.mp4")
     assert_one_line_error(result, 1, rf"broken\.m4s: moof/traf\[1\]/trun at byte {trun - 4}: sample_count 2147483647 needs")
     assert_one_line_error(run_cli("inspect", "tree", tmp_path / "nope.mp4"), 1, r"nope\.mp4: no such file")
+
+
+def test_an_append_error_names_the_file_byte_and_box(media):
+    """inspect buffered: the line says which file, where in the appended bytes, which box, and why."""
+    video = media["broken-h264"] / "video"
+    result = run_cli("inspect", "buffered", video / "init.mp4", video / "seg-00001.m4s", video / "no-tfdt.m4s")
+    assert_one_line_error(result, 1, r"no-tfdt\.m4s: the append failed \(moof/traf\[1\] at byte \d+ of the appended "
+                                     r"data: traf has no tfdt")  # fmt: skip
+    chromium = run_cli("inspect", "buffered", video / "init.mp4", video / "forbidden-key.m4s", "--profile", "chromium")
+    assert_one_line_error(chromium, 1, r"forbidden-key\.m4s: the append failed \(mdat at byte \d+ .*forbidden bit")
+    spec = run_cli("inspect", "buffered", video / "init.mp4", video / "forbidden-key.m4s", "--json")
+    assert spec.returncode == 0 and json.loads(spec.stdout)["sourceBuffers"]  # the spec profile takes its bytes as they are

@@ -191,12 +191,12 @@ class IsoBmffParser(SegmentParser):
         batches = self._open.complete_up_to(available)
         if not (self.nal_samples_checked or self.keyframes_from_bitstream):
             return batches
-        refused_ends = [end for batch in batches if (end := self._read_nal_units(data, batch)) is not None]
-        if not refused_ends:
+        refused_samples = [found for batch in batches if (found := self._read_nal_units(data, batch)) is not None]
+        if not refused_samples:
             return batches
-        refused = min(refused_ends)  # where the first refused sample's bytes end
-        failure = ParseError("a video sample does not split into its NAL units as Chromium needs (\"Failed to "
-                             "prepare video sample for decode\")", offset=refused, path="mdat")  # fmt: skip
+        start, refused, reason = min(refused_samples, key=lambda found: found[1])  # the first refused sample
+        failure = ParseError(f"{reason} (Chromium: \"Failed to prepare video sample for decode\")", offset=start,
+                             path="mdat")  # fmt: skip
         if self._muxed() and self.muxed_waits_for_fragment:
             raise failure  # every frame of the fragment was waiting for the step that reached its end
         steps_before = max(math.ceil((refused - self._origin) / PARSE_STEP) - 1, 0)
@@ -207,8 +207,9 @@ class IsoBmffParser(SegmentParser):
         self._failure = failure
         return kept
 
-    def _read_nal_units(self, data: Buffer, batch: FrameBatch) -> int | None:
-        """Sets an H.264 batch's keyframes from its slices (chromium); where the first sample Chromium refuses ends."""
+    def _read_nal_units(self, data: Buffer, batch: FrameBatch) -> tuple[int, int, str] | None:
+        """Sets an H.264 batch's keyframes from its slices (chromium); where the first sample Chromium refuses begins
+        and ends, and why."""
         info = self.tracks[batch.track_id]
         if not info.nal_length_size or not len(batch):
             return None
@@ -223,7 +224,9 @@ class IsoBmffParser(SegmentParser):
         if not self.nal_samples_checked or not refused.any():
             return None
         first = int(np.argmax(refused))
-        return int(table["offset"][first] + table["size"][first])
+        reason = ("a video sample whose NAL unit lengths do not add up to its size" if not check.converts[first] else
+                  "a keyframe whose first NAL unit has its forbidden bit set")  # fmt: skip
+        return int(table["offset"][first]), int(table["offset"][first] + table["size"][first]), reason
 
     def _muxed(self) -> bool:
         kinds = {info.kind for info in self.tracks.values()}
@@ -231,6 +234,9 @@ class IsoBmffParser(SegmentParser):
 
     def _fragment_batches(self, data: Buffer, moof: BoxHeader, mdat: BoxHeader) -> list[FrameBatch]:
         """Every track's frames of the fragment, in the segment's order (its track runs one after another)."""
+        problem = fragments.relative_addressing_problem(data, moof)
+        if problem is not None:
+            raise problem
         tables = fragments.direct_fragment_frames(data, moof.offset, moof.end, self.tracks)
         if tables is None:
             node = iso_boxes.parse_boxes(data, moof.offset, moof.end).nodes[0]

@@ -61,6 +61,8 @@ class SourceBuffer:
         self.append_state = AppendState.WAITING_FOR_SEGMENT
         self.input_buffer = InputBuffer()
         self._leftover = 0
+        self._parsed_in_append = 0
+        self.append_error_reason: str | None = None  # why the last append error ran (for messages; not in the IDL)
         self.buffer_full_flag = False
         self.group_start_timestamp: Fraction | None = None
         self.group_end_timestamp: Fraction = Fraction(0)
@@ -203,6 +205,7 @@ class SourceBuffer:
     def buffer_append(self) -> None:
         """#sourcebuffer-buffer-append."""
         self.parser.begin_append(self._leftover)
+        self._parsed_in_append = 0
         self._generated_in_append, self._reanchored_offset = Fraction(0), None
         offset_before = self.timestamp_offset
         parsed = self.segment_parser_loop()
@@ -317,11 +320,13 @@ class SourceBuffer:
                 return True  # need more data
             try:
                 item = self.parser.next(self.input_buffer.data)
-            except ParseError:  # 2: bytes that violate the byte stream format
-                self.append_error()
+            except ParseError as exc:  # 2: bytes that violate the byte stream format
+                at = self._parsed_in_append - self._leftover + exc.offset  # from this append's first byte
+                where = f"{exc.path} at byte {at} of the appended data" if at >= 0 else f"{exc.path}, in an earlier append"
+                self.append_error(f"{where}: {exc.reason}")
                 return False
             if isinstance(item, Skip):  # 3
-                self.input_buffer.consume(item.size)
+                self._consume(item.size)
                 continue
             if isinstance(item, NeedData):  # 4, 5.1, 6.4
                 if item.starts == "init":
@@ -335,7 +340,7 @@ class SourceBuffer:
                 self.append_state = AppendState.PARSING_INIT_SEGMENT
                 if not self.initialization_segment_received(item.segment):
                     return False
-                self.input_buffer.consume(item.size)
+                self._consume(item.size)
                 self.append_state = AppendState.WAITING_FOR_SEGMENT
                 continue
             if isinstance(item, Media):  # 6
@@ -344,10 +349,14 @@ class SourceBuffer:
                     return False
                 if item.batches:  # 6.2: complete coded frames are processed
                     self.coded_frame_processing(item.batches)
-                self.input_buffer.consume(item.size)  # 6.5 (or the part of the segment parsed so far)
+                self._consume(item.size)  # 6.5 (or the part of the segment parsed so far)
                 if item.complete:
                     self.append_state = AppendState.WAITING_FOR_SEGMENT  # 6.6
                 continue
+
+    def _consume(self, size: int) -> None:
+        self.input_buffer.consume(size)
+        self._parsed_in_append += size
 
     def _may_parse_media(self) -> bool:
         """§5.4 step 6.1."""
@@ -355,7 +364,9 @@ class SourceBuffer:
             not self.first_initialization_segment_received_flag
             or self.pending_initialization_segment_for_change_type_flag
         ):
-            self.append_error()
+            self.append_error("a media segment before any initialization segment" if not
+                              self.first_initialization_segment_received_flag else
+                              "a media segment after changeType() before an initialization segment of the new type")
             return False
         return True
 
@@ -394,8 +405,9 @@ class SourceBuffer:
             track.highest_end_timestamp = None
             track.need_random_access_point_flag = True
 
-    def append_error(self) -> None:
-        """#sourcebuffer-append-error."""
+    def append_error(self, reason: str = "") -> None:
+        """#sourcebuffer-append-error. `reason`: msecli's diagnosis, kept in `append_error_reason` (no IDL attribute)."""
+        self.append_error_reason = reason or "the append error algorithm ran"
         self.reset_parser_state()  # 1
         self.updating = False  # 2
         self._pending = None
@@ -416,15 +428,15 @@ class SourceBuffer:
             ms.duration_change(segment.duration if segment.duration else INF)
         kinds = {k: sorted(i for i, t in segment.tracks.items() if t.kind == k) for k in ("audio", "video", "text")}
         if not any(kinds.values()):  # 2
-            self.append_error()
+            self.append_error("an initialization segment with no audio, video or text track")
             return False
         if self.first_initialization_segment_received_flag:  # 3
             first = self.first_init_tracks or {}
             if any(len(kinds[k]) != len(first.get(k, [])) for k in kinds):
-                self.append_error()
+                self.append_error("an initialization segment whose track counts differ from the first one's")
                 return False
             if any(len(kinds[k]) > 1 and kinds[k] != first.get(k) for k in kinds):
-                self.append_error()
+                self.append_error("an initialization segment whose track IDs differ from the first one's")
                 return False
             renumbered = self._map_track_ids(kinds, first)
             for track_id, info in segment.tracks.items():
@@ -436,7 +448,7 @@ class SourceBuffer:
         active_track_flag = False  # 4
         if not self.first_initialization_segment_received_flag:  # 5
             if not self._codecs_supported(segment):  # 5.1
-                self.append_error()
+                self.append_error("an initialization segment with codecs the SourceBuffer's type does not list")
                 return False
             for kind in ("audio", "video", "text"):  # 5.2-5.4
                 for track_id in kinds[kind]:

@@ -45,7 +45,7 @@ def buffered_report(sources: list[Source], profile_name: str, manifest_types: di
                 break
             loop.run_until_idle()
             if f"{group}:error" in host.events:
-                raise InputError(f"{path}: the SourceBuffer's append failed (append error: a decode error for MSE)")
+                raise InputError(f"{path}: the append failed ({buffer.append_error_reason}): an MSE append error")
     report: dict[str, Any] = {"profile": profile_name, "sourceBuffers": {}, "element": {}}
     for group, (buffer, mime_type) in buffers.items():
         ranges = buffer.buffered()

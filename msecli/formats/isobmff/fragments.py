@@ -13,6 +13,7 @@ from msecli.errors import ParseError
 from msecli.formats import Buffer
 from msecli.formats.frames import FRAME_DTYPE, TrackInfo, concat, empty_frames
 from msecli.formats.isobmff.boxes import Node, trun_dtype
+from msecli.formats.isobmff.walk import BoxHeader, iter_boxes
 
 NON_SYNC = 0x00010000
 TICKS_LIMIT = 1 << 62  # decode times beyond this would overflow the int64 frame tables
@@ -229,6 +230,27 @@ _TFHD_OPTIONAL = ((0x02, "sample_description_index"), (0x08, "default_sample_dur
 
 class _Unusual(Exception):
     """Something the direct reader leaves to the general decoder."""
+
+
+def relative_addressing_problem(data: Buffer, moof: BoxHeader) -> ParseError | None:
+    """What breaks the MSE ISO BMFF byte stream format's rules for a moof's track fragments (Media Segments, append
+    error conditions 4 and 6): each traf needs a tfdt, no tfhd may set base-data-offset-present, and each traf's
+    first trun must set data-offset-present (movie-fragment relative addressing)."""
+    trafs = (box for box in iter_boxes(data, moof.payload_offset, moof.end, "moof") if box.type == "traf")
+    for number, traf in enumerate(trafs, start=1):
+        path = f"moof/traf[{number}]"
+        children = list(iter_boxes(data, traf.payload_offset, traf.end, path))
+        tfhd = next((c for c in children if c.type == "tfhd"), None)
+        if tfhd is not None and tfhd.end - tfhd.payload_offset >= 4 and data[tfhd.payload_offset + 3] & 0x01:
+            return ParseError("tfhd sets base-data-offset-present, where MSE needs movie-fragment relative addressing",
+                              offset=tfhd.offset, path=f"{path}/tfhd")  # fmt: skip
+        if not any(c.type == "tfdt" for c in children):
+            return ParseError("traf has no tfdt (baseMediaDecodeTime)", offset=traf.offset, path=path)
+        trun = next((c for c in children if c.type == "trun"), None)
+        if trun is not None and trun.end - trun.payload_offset >= 4 and not data[trun.payload_offset + 3] & 0x01:
+            return ParseError("the traf's first trun has no data_offset, where MSE needs movie-fragment relative "
+                              "addressing", offset=trun.offset, path=f"{path}/trun")  # fmt: skip
+    return None
 
 
 def direct_fragment_frames(data: Buffer, start: int, end: int,
