@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
-from tests.media import SAMPLES, encode_tone
+from tests.media import SAMPLES, encode_tone, h264_sample_variants
 from tests.test_segment_errors import assert_one_line_error, run_cli
 
 SCENARIO = SAMPLES.parent / "tests" / "scenarios" / "append-window-drops-priming.json"
@@ -133,3 +134,18 @@ def test_an_mp3_input_fails_with_the_reason_chromium_refuses_it(tmp_path):
     summary = json.loads(result.stdout)["summary"]
     assert summary["failure"].startswith("isTypeSupported('audio/mp4; codecs=\"mp4a.6b\"') is false")
     assert "audio/mpeg" in summary["failure"] and not summary["ended"]
+
+
+def test_an_append_error_is_the_runs_failure_with_its_cause(segmented, tmp_path):
+    """A broken segment in the manifest: the player's failure names the SourceBuffer, the file and the byte stream
+    format's reason, not the InvalidStateError the next appendBuffer() then throws."""
+    out = tmp_path / "set"
+    shutil.copytree(segmented(SAMPLES / "h264-aac.mp4"), out)
+    broken = out / "video" / "seg-00002.m4s"
+    broken.write_bytes(h264_sample_variants(broken.read_bytes())["no-tfdt.m4s"])
+    result = run_cli("simulate", out, "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)["summary"]
+    assert not summary["ended"]
+    assert summary["failure"].startswith(f"append error in video ({out / 'video' / 'seg-00002.m4s'}): moof/traf[1] at byte")
+    assert summary["failure"].endswith("traf has no tfdt (baseMediaDecodeTime)")

@@ -34,6 +34,7 @@ class SegmentRef:
     end: Fraction
     size: int
     load: Callable[[], bytes]  # the bytes, read only when the fetch completes
+    name: str = ""  # for messages: the segment's file
 
 
 @dataclass
@@ -51,6 +52,7 @@ class _TrackState:
     buffer: SourceBuffer
     next_index: int = -1  # -1: the init segment is next
     queue: list[tuple[int, bytes]] = field(default_factory=list)  # fetched, waiting to be appended
+    appending: SegmentRef | None = None  # the segment of the append under way
     waiting_for_room: bool = False
     starts: list[Fraction] = field(default_factory=list)  # segment start times, ascending
 
@@ -111,6 +113,10 @@ class WorkerPlayer:
         if target == "ms" and event_type == "sourceopen" and not self.tracks:
             self._add_source_buffers()
             self._pump()
+        elif event_type == "error" and target in self.tracks and not self.failure:
+            track = self.tracks[target]
+            name = track.appending.name if track.appending is not None else ""
+            self.failure = f"append error in {target}{f' ({name})' if name else ''}: {track.buffer.append_error_reason}"
         elif event_type == "updateend" and target in self.tracks:
             self._after_update(self.tracks[target])
 
@@ -199,6 +205,7 @@ class WorkerPlayer:
             return
         index, data = track.queue[0]
         track.waiting_for_room = False
+        track.appending = track.plan.init if index < 0 else track.plan.segments[index]
         try:
             track.buffer.append_buffer(data)
         except QuotaExceededError:

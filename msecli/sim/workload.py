@@ -61,7 +61,7 @@ def _track_plan(directory: Path, track: dict[str, Any]) -> TrackPlan:
         full = directory / file
         if not full.is_file():
             raise InputError(f"{full}: listed in the manifest but missing")
-        return SegmentRef(Fraction(start), Fraction(end), full.stat().st_size, full.read_bytes)
+        return SegmentRef(Fraction(start), Fraction(end), full.stat().st_size, full.read_bytes, str(full))
 
     segments = [ref(s["file"], s["start"], s["end"]) for s in track["segments"]]
     return TrackPlan(track["id"], track["kind"], track["mimeType"], ref(track["init"], 0, 0), segments)
