@@ -19,9 +19,10 @@ MiB = 1024 * 1024
 @dataclass(frozen=True)
 class Profile:
     name: str
-    # Range merging: gaps smaller than this close. spec: 2 x the largest frame duration buffered (the
-    # practice the spec's note allows, mirroring the discontinuity rule); chromium: its "fudge room",
-    # 2 x the max inter-buffer distance, at least 1 ms.
+    # Range merging. spec: gaps smaller than 2 x the largest frame duration buffered close (the practice the spec's
+    # note allows, mirroring the discontinuity rule); chromium: a range joins the one before when it starts within
+    # its "fudge room" (2 x the max inter-buffer distance, at least 1 ms) of that one's highest frame start
+    # (SourceBufferRange::IsNextInPresentationSequence; seen with msecli verify: a 50 ms gap at 30 fps stays).
     merge_by_fudge_room: bool
     # Per-SourceBuffer byte quotas (Chromium's desktop defaults for both profiles, configurable).
     audio_quota: int = 12 * MiB
@@ -218,6 +219,15 @@ class Profile:
     # are the decoder's business. Seen with msecli verify (a unit of length 0, one too long, 3 bytes left over, a
     # keyframe's forbidden bit; a sample 147 KB into a 1.2 MB segment); HEVC read from the source only.
     mp4_nal_samples_checked: bool = False
+    # chromium: a range begun by a coded frame group's first frame (one that joins no range) starts at that frame's
+    # PTS (SourceBufferRange::GetStartTimestamp), so the B-frames an open GOP presents before its I picture are stored
+    # but not buffered there; spec: buffered is every stored frame's interval. Seen with msecli verify (x264 open GOPs).
+    range_starts_at_its_first_frame: bool = False
+    # chromium: range removal takes the frames presented in [start, remove end) only up to the keyframe it ends at, in
+    # decode order (SourceBufferStream::RemoveInternal splits the range at that keyframe), so an open GOP's B-frames
+    # decoded after it stay; spec: every frame presented in [start, remove end timestamp) (coded frame removal 3.3).
+    # Seen with msecli verify: remove(3, 3.1) before an open GOP at 4 leaves [4, 5.9), not [4, 4.033).
+    removal_stops_at_its_keyframe: bool = False
 
     @property
     def reads_streams(self) -> bool:
@@ -261,5 +271,6 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=1
                    mp4_box_size_limits=True, error_end_of_stream_keeps_ranges=True, webm_block_rules=True,
                    mpeg_audio_init_waits_for_whole_frame=True, mp3_info_frames_skipped=True,
                    h264_keyframes_from_bitstream=True,
-                   mp4_nal_samples_checked=True)  # fmt: skip
+                   mp4_nal_samples_checked=True, range_starts_at_its_first_frame=True,
+                   removal_stops_at_its_keyframe=True)  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

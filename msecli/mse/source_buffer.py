@@ -454,7 +454,8 @@ class SourceBuffer:
                 for track_id in kinds[kind]:
                     info = segment.tracks[track_id]
                     active_track_flag |= self._add_track(kind, track_id, "")
-                    self.track_buffers[track_id] = TrackBuffer(track_id, kind, info.codecs)
+                    self.track_buffers[track_id] = TrackBuffer(track_id, kind, info.codecs,
+                                                               merge_by_start=self.profile.merge_by_fudge_room)
             if active_track_flag and self not in ms.active_source_buffers:  # 5.5
                 ms.active_source_buffers = [
                     sb for sb in ms.source_buffers if sb in ms.active_source_buffers or sb is self
@@ -584,6 +585,15 @@ class SourceBuffer:
             if start is not None and start < pts:
                 track.bridge(start, pts, reaching=False)
 
+    def _note_range_head(self, track: TrackBuffer, dts: Fraction, pts: Fraction) -> None:
+        """DEVIATION (chromium profile, range_starts_at_its_first_frame): a track's first frame in a coded frame group
+        (a keyframe) that joins no range (SourceBufferStream::FindExistingRangeFor: none holds its PTS or ends within
+        the fudge room before it) begins a range of its own, which starts at that frame's PTS."""
+        if not self.profile.range_starts_at_its_first_frame:
+            return
+        if not track.joins_a_range(pts, self.profile.merge_gap(track)):
+            track.head(dts, pts)
+
     def _note_appended_end(self, track: TrackBuffer, end: Fraction) -> None:
         if self.profile.split_range_starts_at_overlap_end:
             known = self._appended_ends.get(track.id)
@@ -667,6 +677,8 @@ class SourceBuffer:
         def time(ticks: int) -> Fraction:
             return Fraction(int(ticks), scale)
 
+        if track.last_decode_timestamp is None:
+            self._note_range_head(track, time(plan.dts[0]), time(plan.pts[0]))
         track.store(plan.dts, plan.pts, plan.duration, plan.key, plan.size, previous, plan.ends, plan.steps)  # 16
         self._note_group_frame(track, time(plan.pts[0]))
         track.need_random_access_point_flag = False
@@ -759,6 +771,8 @@ class SourceBuffer:
         if replacement is not None:
             track_buffer.add(replacement)
         # 16. Store the frame.
+        if track_buffer.last_decode_timestamp is None:
+            self._note_range_head(track_buffer, dts, pts)
         track_buffer.add(CodedFrame(pts, dts, frame_duration, source.key, source.size), track_buffer.last_decode_timestamp)
         self._note_group_frame(track_buffer, pts)
         track_buffer.last_appended_pts = pts
@@ -822,9 +836,17 @@ class SourceBuffer:
                 remove_end = rap_after
             track.drop_bridges_in(start, remove_end)  # chromium: the range splits again at remove_end
             doomed = track.indexes_starting_in(start, remove_end)  # 3.3
+            if self.profile.removal_stops_at_its_keyframe and rap_after is not None:
+                # DEVIATION (chromium profile): only what precedes that keyframe in decode order goes.
+                doomed = doomed[doomed < track.keyframe_index(rap_after)]
             hit_last = track.dts_equals(doomed, track.last_decode_timestamp)
             first_pts = track.min_pts(doomed) if len(doomed) else None
             removed = track.remove_with_dependants(doomed)  # 3.4
+            if removed and rap_after is not None and self.profile.range_starts_at_its_first_frame:
+                # DEVIATION (chromium profile): the range splits at that keyframe, which begins the new range.
+                index = track.keyframe_index(rap_after)
+                if index < len(track):
+                    track.head(track.frame(index).dts, rap_after)
             if hit_last and removed and first_pts is not None:
                 self._new_coded_frame_group(first_pts)
         self.host.mirror(lambda element: element.media_source_changed(removal=True))  # 3.5

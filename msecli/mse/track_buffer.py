@@ -7,6 +7,7 @@ concerned; lookups are binary searches; removals and range repairs look only at 
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -146,12 +147,17 @@ class TrackBuffer:
     _shapes: set[int] = field(default_factory=set)  # every packed size stored so far
     _min_offset: int = 0  # bounds of PTS - DTS in ticks over the stored frames (B-frame reordering)
     _max_offset: int = 0
-    _ranges: list[list[int]] | None = None  # ticks
+    _ranges: list[list[int]] | None = None  # [start, end, highest frame start] in ticks
+    # chromium (merge_by_fudge_room): a range joins the one before when it starts within the merge gap of that one's
+    # highest frame start (SourceBufferRange::IsNextInPresentationSequence); spec: when the gap between them is smaller
+    merge_by_start: bool = False
     _ranges_gap: Time | None = None
     _ranges_view: tuple[tuple, TimeRanges] | None = None  # the ranges as Fractions, for the same key
     # chromium: [from, frame) spans reported as buffered with no frame in them, where a range starts before its
     # first frame (see `bridge`), and whether each needs frames reaching its start
     bridges: list[tuple[Fraction, Fraction, bool]] = field(default_factory=list)
+    # chromium: (DTS, PTS) of keyframes that began a range of their own (see `head`): a range starts at its first frame
+    heads: list[tuple[Fraction, Fraction]] = field(default_factory=list)
 
     # The exact grid
 
@@ -167,7 +173,7 @@ class TrackBuffer:
         self._decode.rescale(factor)
         self._presentation.rescale(factor)
         if self._ranges is not None:
-            self._ranges = [[start * factor, end * factor] for start, end in self._ranges]
+            self._ranges = [[value * factor for value in span] for span in self._ranges]
         self._min_offset *= factor
         self._max_offset *= factor
         self.scale = scale
@@ -309,6 +315,13 @@ class TrackBuffer:
                 break  # every later frame presents after `best`
             index, step = stop, step * 2
         return None if best is None else self.time(best)
+
+    def keyframe_index(self, pts: Fraction) -> int:
+        """The decode-order index of the keyframe presented at `pts` (the length if there is none)."""
+        for index in self.indexes_starting_in(pts, pts + ONE_MICROSECOND):
+            if self._decode["key"][index] and self.time(self._decode["pts"][index]) == pts:
+                return int(index)
+        return len(self)
 
     def rap_dts_at_or_before(self, position: Time) -> Fraction | None:
         """The DTS of the keyframe with the largest PTS at or before `position` (where decoding starts)."""
@@ -474,7 +487,7 @@ class TrackBuffer:
         self._insert_sorted(self._presentation, pts, (pts, ends, shape))  # type: ignore[arg-type]  # a scalar fills its column
         if self._ranges is not None:
             gap = self._gap_ticks()
-            self._ranges = _merged(self._ranges, _spans(pts, ends, gap), gap)
+            self._ranges = _merged(self._ranges, _spans(pts, ends, gap, self.merge_by_start), gap, self.merge_by_start)
 
     # Bridges (chromium)
 
@@ -504,10 +517,10 @@ class TrackBuffer:
         joins = []
         for start, keyframe, reaching in self.bridges:
             a, k = self.ticks(start), self.ticks(keyframe)
-            reaches = not reaching or any(s < a and a - e < gap for s, e in spans)
-            if reaches and any(s <= k < e for s, e in spans):
-                joins.append([a, k])
-        return _merged([span[:] for span in spans], sorted(joins), gap) if joins else spans
+            reaches = not reaching or any(s < a and a - e < gap for s, e, _ in spans)
+            if reaches and any(s <= k < e for s, e, _ in spans):
+                joins.append([a, k, k])  # its highest start is where its frames begin: it joins them
+        return _merged([span[:] for span in spans], sorted(joins), gap, self.merge_by_start) if joins else spans
 
     # Removing
 
@@ -565,36 +578,78 @@ class TrackBuffer:
         margin = self.ticks(self.max_frame_duration) + gap + int(self._ceil(ONE_MICROSECOND))
         window_start, window_end = int(removed_pts.min()) - margin, int(removed_ends.max()) + margin
         outside: list[list[int]] = []
-        for span_start, span_end in self._ranges:
+        pts, ends = self._presentation["pts"], self._presentation["end"]
+        for span_start, span_end, top in self._ranges:
             if span_end <= window_start or span_start >= window_end:
-                outside.append([span_start, span_end])
+                outside.append([span_start, span_end, top])
             else:  # keep the parts outside the window: nothing there changed
                 if span_start < window_start:
-                    outside.append([span_start, window_start])
+                    before = int(np.searchsorted(pts, window_start, side="left")) - 1  # its highest frame start
+                    outside.append([span_start, window_start, max(span_start, int(pts[before])) if before >= 0 else span_start])
                 if span_end > window_end:
-                    outside.append([window_end, span_end])
-        pts, ends = self._presentation["pts"], self._presentation["end"]
+                    outside.append([window_end, span_end, max(window_end, top)])
         low = int(np.searchsorted(pts, window_start - self.ticks(self.max_frame_duration), side="left"))
         high = int(np.searchsorted(pts, window_end, side="left"))
         near_pts, near_ends = pts[low:high], ends[low:high]
         inside = near_ends > window_start
-        clipped = _spans(np.maximum(near_pts[inside], window_start), np.minimum(near_ends[inside], window_end), gap)
-        self._ranges = _merged(outside, clipped, gap)
+        clipped = _spans(np.maximum(near_pts[inside], window_start), np.minimum(near_ends[inside], window_end), gap,
+                         self.merge_by_start)  # fmt: skip
+        self._ranges = _merged(outside, clipped, gap, self.merge_by_start)
 
     # Ranges
 
     def _gap_ticks(self) -> int:
+        """The merge gap in ticks: ranges closer than this join (chromium: starting within it of the highest start)."""
+        if self.merge_by_start:  # start - top <= gap: within the largest whole tick count not over it
+            return math.floor(Fraction(self._ranges_gap or 0) * self.scale)
         return max(1, int(self._ceil(self._ranges_gap or 0)))
+
+    def head(self, dts: Fraction, pts: Fraction) -> None:
+        """chromium (range_starts_at_its_first_frame): the keyframe at `dts` begins a range of its own, which starts at
+        its PTS: frames of its GOP presented before it (an open GOP's leading pictures) are stored but not buffered."""
+        self.heads.append((dts, pts))
+        self.mutations += 1
+
+    def joins_a_range(self, pts: Fraction, merge_gap: Time) -> bool:
+        """Would a frame at `pts` join a range (chromium: SourceBufferRange::BelongsToRange): one holds it, or it starts
+        within the merge gap of one's highest frame start."""
+        self.ranges(merge_gap)
+        at, gap = self.ticks(pts), self._gap_ticks()
+        return any(start <= at <= max(end, top + gap) for start, end, top in self._ranges or [])
+
+    def _leading_pts(self) -> np.ndarray | None:
+        """The PTS (ticks) of the frames that lead a head's keyframe; heads whose keyframe is gone, or whose complete
+        GOP has none, are forgotten."""
+        decode, kept, leading = self._decode, [], []
+        for dts, pts in self.heads:
+            index = int(np.searchsorted(decode["dts"], self.ticks(dts)))
+            if index >= len(decode) or decode["dts"][index] != self.ticks(dts) or not decode["key"][index]:
+                continue
+            stop = self._next_key(index + 1)
+            gop = decode["pts"][index + 1 : stop]
+            before = gop[gop < self.ticks(pts)]
+            if len(before) or stop == len(decode):  # leading pictures, or a GOP that may still grow
+                kept.append((dts, pts))
+                leading.append(before)
+        self.heads = kept
+        return np.concatenate(leading) if leading else None
 
     def ranges(self, merge_gap: Time) -> TimeRanges:
         """The track buffer ranges: frames' [PTS, PTS+dur) intervals, gaps below `merge_gap` closed."""
         if self._ranges is None or self._ranges_gap != merge_gap:
             self._ranges_gap = merge_gap
-            self._ranges = _spans(self._presentation["pts"], self._presentation["end"], self._gap_ticks())
+            self._ranges = _spans(self._presentation["pts"], self._presentation["end"], self._gap_ticks(),
+                                  self.merge_by_start)  # fmt: skip
         key = (self.mutations, merge_gap, self.scale)
         if self._ranges_view is None or self._ranges_view[0] != key:
-            spans = self._bridged(self._ranges, self._gap_ticks()) if self.bridges else self._ranges
-            view = TimeRanges._normalised([self.time(s) for s, _ in spans], [self.time(e) for _, e in spans])
+            spans = self._ranges
+            leading = self._leading_pts() if self.heads else None
+            if leading is not None and len(leading):
+                shown = ~np.isin(self._presentation["pts"], leading)
+                spans = _spans(self._presentation["pts"][shown], self._presentation["end"][shown], self._gap_ticks(),
+                               self.merge_by_start)  # fmt: skip
+            spans = self._bridged(spans, self._gap_ticks()) if self.bridges else spans
+            view = TimeRanges._normalised([self.time(s) for s, _, _ in spans], [self.time(e) for _, e, _ in spans])
             self._ranges_view = (key, view)
         return self._ranges_view[1]
 
@@ -602,22 +657,22 @@ class TrackBuffer:
         return self.ranges(merge_gap).highest_end
 
 
-def _spans(pts: np.ndarray, ends: np.ndarray, gap: int) -> list[list[int]]:
-    """Merged [start, end) spans of intervals sorted by start: a new span begins only where the next start
-    lies at least `gap` ticks past everything before it."""
+def _spans(pts: np.ndarray, ends: np.ndarray, gap: int, by_start: bool = False) -> list[list[int]]:
+    """Merged [start, end, highest start] spans of intervals sorted by start: a new span begins only where the next
+    start lies at least `gap` ticks past everything before it (by_start: more than `gap` past the previous start)."""
     if not len(pts):
         return []
     reach = np.maximum.accumulate(ends)
-    distances = pts[1:] - reach[:-1]
-    if len(pts) == 1 or distances.max() < gap:  # one span: what a segment of contiguous frames gives
-        return [[int(pts[0]), int(reach[-1])]]
-    breaks = np.flatnonzero(distances >= gap) + 1
-    starts = pts[np.concatenate(([0], breaks))]
-    stops = reach[np.concatenate((breaks - 1, [len(pts) - 1]))]
-    return [[int(s), int(e)] for s, e in zip(starts.tolist(), stops.tolist())]
+    distances = pts[1:] - pts[:-1] if by_start else pts[1:] - reach[:-1]
+    if len(pts) == 1 or (distances.max() <= gap if by_start else distances.max() < gap):  # contiguous frames
+        return [[int(pts[0]), int(reach[-1]), int(pts[-1])]]
+    breaks = np.flatnonzero(distances > gap if by_start else distances >= gap) + 1
+    lasts = np.concatenate((breaks - 1, [len(pts) - 1]))
+    starts, stops, tops = pts[np.concatenate(([0], breaks))], reach[lasts], pts[lasts]
+    return [[int(s), int(e), int(t)] for s, e, t in zip(starts.tolist(), stops.tolist(), tops.tolist())]
 
 
-def _merged(spans: list[list[int]], new: list[list[int]], gap: int) -> list[list[int]]:
+def _merged(spans: list[list[int]], new: list[list[int]], gap: int, by_start: bool = False) -> list[list[int]]:
     """Two span lists as one, merged by the same rule. New spans after the last old start (appending)
     only touch the tail."""
     if not new:
@@ -627,11 +682,11 @@ def _merged(spans: list[list[int]], new: list[list[int]], gap: int) -> list[list
     else:
         head, tail = [], sorted(spans + new)
     out = head
-    for start, end in tail:
-        if out and start - out[-1][1] < gap:
-            out[-1][1] = max(out[-1][1], end)
+    for start, end, top in tail:
+        if out and (start - out[-1][2] <= gap if by_start else start - out[-1][1] < gap):
+            out[-1][1], out[-1][2] = max(out[-1][1], end), max(out[-1][2], top)
         else:
-            out.append([start, end])
+            out.append([start, end, top])
     return out
 
 
