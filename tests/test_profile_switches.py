@@ -197,13 +197,16 @@ def test_nal_unit_walk_as_chromium_converts_to_annex_b():
         b"\x00\x00\x00\x02\x0c\x00" + b"\x00\x00\x00\x01\x65",  # filler before the slice is skipped
         b"\x00\x00\x00\x01\xe5",  # forbidden bit
         b"\x00\x00",  # shorter than a length prefix
+        b"\x00\x00\x00\x01\x0c" + b"\x00\x00\x00\x01\x09" + b"\x00\x00\x00\x01\x41",  # filler, AUD, slice
+        b"\x00\x00\x00\x01\x06" + b"\x00\x00\x00\x01\x09" + b"\x00\x00\x00\x01\x65",  # AUD after SEI: stops
     ]
     data = b"".join(samples)
     offsets = np.cumsum([0] + [len(s) for s in samples[:-1]])
     sizes = np.array([len(s) for s in samples])
     check = nal.check_samples(data, offsets, sizes, 4)
-    assert check.converts.tolist() == [True, True, False, False, False, True, True, True, False]
+    assert check.converts.tolist() == [True, True, False, False, False, True, True, True, False, True, True]
     assert check.keyframe.tolist()[:2] == [1, 0] and check.keyframe[6] == 1 and check.keyframe[7] == -1
+    assert check.keyframe[9] == 0 and check.keyframe[10] == -1
     assert check.first_header.tolist()[5] == -1 and check.first_header[7] == 0xE5
     two = b"\x00\x02\x65\x88"
     assert nal.check_samples(two, np.array([0]), np.array([4]), 2).converts.tolist() == [True]

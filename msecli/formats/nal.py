@@ -13,7 +13,8 @@ from msecli.formats import Buffer
 VCL = (1, 2, 3, 4, 5)  # slice NAL unit types; 5 is an IDR slice
 IGNORED = (0, 12)  # unspecified and filler data: skipped wherever they are (H.264 7.4.2.7)
 # NAL unit types AVC::AnalyzeAnnexB lets come before the first slice (SEI, SPS, PPS, prefix, subset SPS, DPS, 17, 18);
-# an AUD only as the first unit, an SPS extension only after an SPS. Any other type there ends the analysis.
+# an AUD only before any other unit but ignored ones, an SPS extension only after an SPS. Any other type there ends the
+# analysis.
 BEFORE_FIRST_SLICE = (6, 7, 8, 14, 15, 16, 17, 18)
 SEI, AUD, SPS, SPS_EXTENSION = 6, 9, 7, 13
 RECOVERY_POINT = 6  # SEI payload type (H.264 D.1.8)
@@ -56,7 +57,7 @@ def check_samples(data: Buffer, offsets: np.ndarray, sizes: np.ndarray, length_s
         first = first_header[index] < 0
         first_header[index[first & ~empty]] = header[first & ~empty]
         units = ~empty
-        state.step(index[units], header[units], first[units], at[units] + length_size, lengths[units])
+        state.step(index[units], header[units], at[units] + length_size, lengths[units])
         position[index] = at + length_size + lengths
         active[index] = ~empty & (ends[index] - position[index] > length_size)
     converts &= (sizes == 0) | (position == ends)
@@ -78,15 +79,14 @@ class _Analysis:
         self.slice_keyframe = np.full(count, -1, np.int64)
         self.sei_units: list[tuple[int, int, int]] = []  # (sample, first byte, length)
 
-    def step(self, index: np.ndarray, header: np.ndarray, first: np.ndarray, starts: np.ndarray,
-             lengths: np.ndarray) -> None:  # fmt: skip
+    def step(self, index: np.ndarray, header: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> None:
         live = self.analysing[index] & (self.slice_keyframe[index] < 0)
-        index, header, first, starts, lengths = index[live], header[live], first[live], starts[live], lengths[live]
+        index, header, starts, lengths = index[live], header[live], starts[live], lengths[live]
         kind = header & 0x1F
         forbidden = header >= 0x80
         slice_ = np.isin(kind, VCL) & ~forbidden
         self.slice_keyframe[index[slice_]] = (kind[slice_] == 5).astype(np.int64)
-        allowed = (np.isin(kind, BEFORE_FIRST_SLICE + IGNORED) | ((kind == AUD) & first)
+        allowed = (np.isin(kind, BEFORE_FIRST_SLICE + IGNORED) | ((kind == AUD) & (self.previous[index] < 0))
                    | ((kind == SPS_EXTENSION) & (self.previous[index] == SPS)))  # fmt: skip
         self.analysing[index[forbidden | (~slice_ & ~allowed)]] = False
         sei = (kind == SEI) & ~forbidden
