@@ -6,6 +6,8 @@ import struct
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from msecli.errors import ParseError
 from msecli.formats import nal
@@ -223,3 +225,26 @@ def test_recovery_point_sei_is_read_from_any_message_of_the_unit():
     assert nal.recovery_frame_count(bytes.fromhex("050400000301ff" "0601c480")) == 0  # 00 00 03 01 ff: 4 bytes
     assert nal.recovery_frame_count(bytes.fromhex("0502aabb80")) is None  # no recovery point
     assert nal.recovery_frame_count(bytes.fromhex("0605c4")) is None  # cut short
+
+
+UNIT = st.tuples(st.sampled_from([1, 2, 3, 5, 8, 12] * 4 + [0]),  # now and then a unit of length 0
+                 st.sampled_from([0x06] * 18 + [0x41, 0x65, 0x09, 0x0C]))  # mostly SEI: the analysis runs on
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.lists(st.lists(UNIT, max_size=40), min_size=1, max_size=6), st.binary(max_size=64))
+def test_nal_walk_is_the_same_one_sample_at_a_time(units, tail):
+    """Samples of many units are finished in a plain loop: the same answers as the vectorised walk, whatever the
+    unit lengths (zeros, overruns, bytes left over) and types (long runs of SEI keep the keyframe analysis going)."""
+    samples = [b"".join(n.to_bytes(4, "big") + (bytes([kind]) + bytes(n - 1) if n else b"") for n, kind in sample)
+               for sample in units]  # fmt: skip
+    samples[-1] += tail
+    data = b"".join(samples)
+    offsets = np.cumsum([0] + [len(s) for s in samples[:-1]])
+    sizes = np.array([len(s) for s in samples])
+    mixed = nal.check_samples(data, offsets, sizes, 4)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(nal, "SCALAR_AFTER", 10**9)
+        vectorised = nal.check_samples(data, offsets, sizes, 4)
+    for field in ("converts", "first_header", "keyframe"):
+        assert getattr(mixed, field).tolist() == getattr(vectorised, field).tolist(), field

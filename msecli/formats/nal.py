@@ -18,6 +18,7 @@ IGNORED = (0, 12)  # unspecified and filler data: skipped wherever they are (H.2
 BEFORE_FIRST_SLICE = (6, 7, 8, 14, 15, 16, 17, 18)
 SEI, AUD, SPS, SPS_EXTENSION = 6, 9, 7, 13
 RECOVERY_POINT = 6  # SEI payload type (H.264 D.1.8)
+SCALAR_AFTER, SCALAR_SAMPLES = 8, 4  # past this many unit steps, this few samples left are walked one at a time
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,15 @@ def check_samples(data: Buffer, offsets: np.ndarray, sizes: np.ndarray, length_s
     position = offsets.copy()
     active = sizes > length_size
     state = _Analysis(count)
+    steps = 0
     while active.any():
         index = np.nonzero(active)[0]
+        steps += 1
+        if steps > SCALAR_AFTER and len(index) <= SCALAR_SAMPLES:  # a few samples of many units: one at a time
+            for sample in index.tolist():
+                position[sample], converts[sample] = _walk_one(data, int(position[sample]), int(ends[sample]),
+                                                               length_size, sample, state)  # fmt: skip
+            break
         at = position[index]
         lengths = np.zeros(len(index), np.int64)
         for byte in range(length_size):
@@ -66,6 +74,20 @@ def check_samples(data: Buffer, offsets: np.ndarray, sizes: np.ndarray, length_s
         if keyframe[sample] == 0 and recovery_frame_count(bytes(buf[start + 1 : start + length])) == 0:
             keyframe[sample] = 1  # Chromium 156: an I picture after a recovery point with recovery_frame_cnt 0
     return SampleCheck(converts, first_header, keyframe)
+
+
+def _walk_one(data: Buffer, position: int, end: int, length_size: int, sample: int, state: _Analysis) -> tuple[int, bool]:
+    """The rest of one sample's units, in a plain loop (numpy's per-call cost would dominate); the analysis sees them
+    while it is live. Returns where the walk stopped and whether no unit had length 0."""
+    while end - position > length_size:
+        length = int.from_bytes(data[position : position + length_size], "big")
+        if length == 0:
+            return position + length_size, False
+        if state.analysing[sample] and state.slice_keyframe[sample] < 0:
+            state.step(np.array([sample]), np.array([data[position + length_size]], np.int64),
+                       np.array([position + length_size]), np.array([length]))  # fmt: skip
+        position += length_size + length
+    return position, True
 
 
 class _Analysis:
