@@ -115,7 +115,6 @@ class _Analysis:
         ignored = np.isin(kind, IGNORED)
         self.previous[index[~ignored]] = kind[~ignored]
 
-
     def step_one(self, sample: int, header: int, start: int, length: int) -> None:
         """`step` for one unit of one live sample, without numpy's per-call cost."""
         kind, forbidden = header & 0x1F, header >= 0x80

@@ -588,8 +588,9 @@ class SourceBuffer:
     def _note_range_head(self, track: TrackBuffer, dts: Fraction, pts: Fraction) -> None:
         """DEVIATION (chromium profile, range_starts_at_its_first_frame): a track's first frame in a coded frame group
         (a keyframe) that joins no range (SourceBufferStream::FindExistingRangeFor: none holds its PTS or ends within
-        the fudge room before it) begins a range of its own, which starts at that frame's PTS."""
-        if not self.profile.range_starts_at_its_first_frame:
+        the fudge room before it) begins a range of its own, which starts at that frame's PTS. Called before the frame
+        is stored: the track has no last decode timestamp at a group's first frame."""
+        if not self.profile.range_starts_at_its_first_frame or track.last_decode_timestamp is not None:
             return
         if not track.joins_a_range(pts, self.profile.merge_gap(track)):
             track.head(dts, pts)
@@ -677,8 +678,7 @@ class SourceBuffer:
         def time(ticks: int) -> Fraction:
             return Fraction(int(ticks), scale)
 
-        if track.last_decode_timestamp is None:
-            self._note_range_head(track, time(plan.dts[0]), time(plan.pts[0]))
+        self._note_range_head(track, time(plan.dts[0]), time(plan.pts[0]))
         track.store(plan.dts, plan.pts, plan.duration, plan.key, plan.size, previous, plan.ends, plan.steps)  # 16
         self._note_group_frame(track, time(plan.pts[0]))
         track.need_random_access_point_flag = False
@@ -771,8 +771,7 @@ class SourceBuffer:
         if replacement is not None:
             track_buffer.add(replacement)
         # 16. Store the frame.
-        if track_buffer.last_decode_timestamp is None:
-            self._note_range_head(track_buffer, dts, pts)
+        self._note_range_head(track_buffer, dts, pts)
         track_buffer.add(CodedFrame(pts, dts, frame_duration, source.key, source.size), track_buffer.last_decode_timestamp)
         self._note_group_frame(track_buffer, pts)
         track_buffer.last_appended_pts = pts

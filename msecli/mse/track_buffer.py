@@ -486,8 +486,7 @@ class TrackBuffer:
         self._shapes.add(shape)
         self._insert_sorted(self._presentation, pts, (pts, ends, shape))  # type: ignore[arg-type]  # a scalar fills its column
         if self._ranges is not None:
-            gap = self._gap_ticks()
-            self._ranges = _merged(self._ranges, _spans(pts, ends, gap, self.merge_by_start), gap, self.merge_by_start)
+            self._ranges = self._merge(self._ranges, self._spans_of(pts, ends))
 
     # Bridges (chromium)
 
@@ -520,7 +519,7 @@ class TrackBuffer:
             reaches = not reaching or any(s < a and a - e < gap for s, e, _ in spans)
             if reaches and any(s <= k < e for s, e, _ in spans):
                 joins.append([a, k, k])  # its highest start is where its frames begin: it joins them
-        return _merged([span[:] for span in spans], sorted(joins), gap, self.merge_by_start) if joins else spans
+        return self._merge([span[:] for span in spans], sorted(joins)) if joins else spans
 
     # Removing
 
@@ -592,9 +591,8 @@ class TrackBuffer:
         high = int(np.searchsorted(pts, window_end, side="left"))
         near_pts, near_ends = pts[low:high], ends[low:high]
         inside = near_ends > window_start
-        clipped = _spans(np.maximum(near_pts[inside], window_start), np.minimum(near_ends[inside], window_end), gap,
-                         self.merge_by_start)  # fmt: skip
-        self._ranges = _merged(outside, clipped, gap, self.merge_by_start)
+        clipped = self._spans_of(np.maximum(near_pts[inside], window_start), np.minimum(near_ends[inside], window_end))
+        self._ranges = self._merge(outside, clipped)
 
     # Ranges
 
@@ -603,6 +601,12 @@ class TrackBuffer:
         if self.merge_by_start:  # start - top <= gap: within the largest whole tick count not over it
             return math.floor(Fraction(self._ranges_gap or 0) * self.scale)
         return max(1, int(self._ceil(self._ranges_gap or 0)))
+
+    def _spans_of(self, pts: np.ndarray, ends: np.ndarray) -> list[list[int]]:
+        return _spans(pts, ends, self._gap_ticks(), self.merge_by_start)
+
+    def _merge(self, spans: list[list[int]], new: list[list[int]]) -> list[list[int]]:
+        return _merged(spans, new, self._gap_ticks(), self.merge_by_start)
 
     def head(self, dts: Fraction, pts: Fraction) -> None:
         """chromium (range_starts_at_its_first_frame): the keyframe at `dts` begins a range of its own, which starts at
@@ -638,16 +642,14 @@ class TrackBuffer:
         """The track buffer ranges: frames' [PTS, PTS+dur) intervals, gaps below `merge_gap` closed."""
         if self._ranges is None or self._ranges_gap != merge_gap:
             self._ranges_gap = merge_gap
-            self._ranges = _spans(self._presentation["pts"], self._presentation["end"], self._gap_ticks(),
-                                  self.merge_by_start)  # fmt: skip
+            self._ranges = self._spans_of(self._presentation["pts"], self._presentation["end"])
         key = (self.mutations, merge_gap, self.scale)
         if self._ranges_view is None or self._ranges_view[0] != key:
             spans = self._ranges
             leading = self._leading_pts() if self.heads else None
             if leading is not None and len(leading):
                 shown = ~np.isin(self._presentation["pts"], leading)
-                spans = _spans(self._presentation["pts"][shown], self._presentation["end"][shown], self._gap_ticks(),
-                               self.merge_by_start)  # fmt: skip
+                spans = self._spans_of(self._presentation["pts"][shown], self._presentation["end"][shown])
             spans = self._bridged(spans, self._gap_ticks()) if self.bridges else spans
             view = TimeRanges._normalised([self.time(s) for s, _, _ in spans], [self.time(e) for _, e, _ in spans])
             self._ranges_view = (key, view)

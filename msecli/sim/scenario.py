@@ -272,36 +272,17 @@ class Runner:
 
     def _do(self, step: dict[str, Any]) -> Any:
         op = step["op"]
-        sb = self._buffer_named(step) if op in SOURCE_BUFFER_OPS else None
+        if op in SOURCE_BUFFER_OPS:
+            return self._do_on(self._buffer_named(step), step)
         if op == "addSourceBuffer":
             buffer = self.ms.add_source_buffer(step["type"])
             self.buffers[step["id"]] = buffer
             self.host.names[id(buffer)] = step["id"]
             self.order.append(step["id"])
-        elif op == "append":
-            assert sb is not None  # _buffer_named
-            sb.append_buffer(self._bytes(step))
-            if step.get("abortSync"):
-                sb.abort()
-        elif op == "remove":
-            assert sb is not None  # _buffer_named
-            sb.remove(number(step["start"]), number(step["end"]))
-        elif op == "abort":
-            assert sb is not None  # _buffer_named
-            sb.abort()
-        elif op == "set":
-            assert sb is not None  # _buffer_named
-            self._set(sb, step)
         elif op == "duration":
             self.ms.set_duration(number(step["value"]))
         elif op == "endOfStream":
             self.ms.end_of_stream("null" if step.get("explicitNull") else step.get("error"))
-        elif op == "changeType":
-            assert sb is not None  # _buffer_named
-            sb.change_type(step["type"])
-        elif op == "removeSourceBuffer":
-            assert sb is not None  # _buffer_named
-            self.ms.remove_source_buffer(sb)
         elif op == "setLiveSeekableRange":
             self.ms.set_live_seekable_range(number(step["start"]), number(step["end"]))
         elif op == "clearLiveSeekableRange":
@@ -312,8 +293,26 @@ class Runner:
             return self._post_handle(bool(step["transfer"]))
         elif op == "batch":
             return [self._sub_step(sub) for sub in step["steps"]]
+        return None
+
+    def _do_on(self, sb: SourceBuffer, step: dict[str, Any]) -> Any:
+        """The ops on one SourceBuffer."""
+        op = step["op"]
+        if op == "append":
+            sb.append_buffer(self._bytes(step))
+            if step.get("abortSync"):
+                sb.abort()
+        elif op == "remove":
+            sb.remove(number(step["start"]), number(step["end"]))
+        elif op == "abort":
+            sb.abort()
+        elif op == "set":
+            self._set(sb, step)
+        elif op == "changeType":
+            sb.change_type(step["type"])
+        elif op == "removeSourceBuffer":
+            self.ms.remove_source_buffer(sb)
         elif op == "track":
-            assert sb is not None  # _buffer_named
             return self._track(sb, step)
         return None
 
