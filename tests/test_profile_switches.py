@@ -248,3 +248,27 @@ def test_nal_walk_is_the_same_one_sample_at_a_time(units, tail):
         vectorised = nal.check_samples(data, offsets, sizes, 4)
     for field in ("converts", "first_header", "keyframe"):
         assert getattr(mixed, field).tolist() == getattr(vectorised, field).tolist(), field
+
+
+def _init_outcome(profile, mime_type: str, init: bytes) -> tuple[str, str | None]:
+    page = attached_page(profile)
+    sb = page.media_source.add_source_buffer(mime_type)
+    sb.append_buffer(init)
+    page.loop.run_until_idle()
+    return page.media_source.ready_state, sb.append_error_reason
+
+
+def test_init_codecs_strict_pairs_tracks_with_the_listed_codecs(media):
+    """Chromium 156 (msecli verify): MPEG-4 AAC (objectTypeIndication 0x40) under mp4a.67 is an append error, and so
+    is a muxed init segment under a type without its audio codec, with MP4StreamParser's message. The spec profile
+    takes the first (both are AAC) and refuses the second (a codec the type does not list)."""
+    aac = (media["aac-tone"] / "audio" / "init.mp4").read_bytes()
+    muxed = (media["muxed"] / "muxed" / "init.mp4").read_bytes()
+    assert _init_outcome(CHROMIUM, 'audio/mp4; codecs="mp4a.67"', aac) == (
+        "closed", "audio object type 0x40 does not match what is specified in the mimetype")
+    assert _init_outcome(SPEC, 'audio/mp4; codecs="mp4a.67"', aac) == ("open", None)
+    assert _init_outcome(CHROMIUM, 'video/mp4; codecs="avc1.64001e"', muxed)[1] == (
+        "audio object type 0x40 does not match what is specified in the mimetype")
+    state, reason = _init_outcome(SPEC, 'video/mp4; codecs="avc1.64001e"', muxed)
+    assert state == "closed" and reason is not None and reason.startswith("audio stream codec aac doesn't match")
+    assert _init_outcome(CHROMIUM, 'video/mp4; codecs="avc3.64001e,mp4a.40.5"', muxed) == ("open", None)

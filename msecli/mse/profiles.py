@@ -228,6 +228,13 @@ class Profile:
     # decoded after it stay; spec: every frame presented in [start, remove end timestamp) (coded frame removal 3.3).
     # Seen with msecli verify: remove(3, 3.1) before an open GOP at 4 leaves [4, 5.9), not [4, 4.033).
     removal_stops_at_its_keyframe: bool = False
+    # chromium: an init segment's tracks and the codecs of the last addSourceBuffer/changeType type pair off
+    # (SourceBufferState::OnNewConfigs): each audio and video track takes one listed codec (vp9 and vp09.*, avc1 and
+    # avc3 alike) and a listed codec no track takes is an error ("misses expected track"); an MP4 AAC track's esds
+    # objectTypeIndication must be one the list names (0x40: mp4a.40.*, 0x67: mp4a.67; MP4StreamParser). spec: the
+    # MAY of init segment received steps 3.1 and 5.1 only: a track whose codec the type does not list. Seen with
+    # msecli verify: avc1+mp4a.40.2 over a video-only init segment, or mp4a.67 over MPEG-4 AAC, is an append error.
+    init_codecs_strict: bool = False
 
     @property
     def reads_streams(self) -> bool:
@@ -272,5 +279,5 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=1
                    mpeg_audio_init_waits_for_whole_frame=True, mp3_info_frames_skipped=True,
                    h264_keyframes_from_bitstream=True,
                    mp4_nal_samples_checked=True, range_starts_at_its_first_frame=True,
-                   removal_stops_at_its_keyframe=True)  # fmt: skip
+                   removal_stops_at_its_keyframe=True, init_codecs_strict=True)  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

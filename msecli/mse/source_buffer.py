@@ -438,6 +438,10 @@ class SourceBuffer:
             if any(len(kinds[k]) > 1 and kinds[k] != first.get(k) for k in kinds):
                 self.append_error("an initialization segment whose track IDs differ from the first one's")
                 return False
+            problem = self._codecs_problem(segment)  # 3.1: every track's codec is supported (the same MAY)
+            if problem is not None:
+                self.append_error(problem)
+                return False
             renumbered = self._map_track_ids(kinds, first)
             for track_id, info in segment.tracks.items():
                 self.track_buffers[renumbered.get(track_id, track_id)].codec = info.codecs
@@ -447,8 +451,9 @@ class SourceBuffer:
             self._track_id_map = renumbered
         active_track_flag = False  # 4
         if not self.first_initialization_segment_received_flag:  # 5
-            if not self._codecs_supported(segment):  # 5.1
-                self.append_error("an initialization segment with codecs the SourceBuffer's type does not list")
+            problem = self._codecs_problem(segment)  # 5.1
+            if problem is not None:
+                self.append_error(problem)
                 return False
             for kind in ("audio", "video", "text"):  # 5.2-5.4
                 for track_id in kinds[kind]:
@@ -497,16 +502,29 @@ class SourceBuffer:
         """With one track of a type, its Track ID may change between init segments: map it back."""
         return {new[0]: old[0] for k in kinds if len(new := kinds[k]) == 1 and len(old := first.get(k, [])) == 1}
 
-    def _codecs_supported(self, segment: InitSegment) -> bool:
-        """Every track's codec must be on this SourceBuffer's codecs list (the spec's MAY; Chromium's rule)."""
-        wanted = [c.lower() for c in self.codecs]
-        for info in segment.tracks.values():
-            if info.kind not in ("audio", "video"):
-                continue  # text codecs are never in a type isTypeSupported accepts: the MAY is not applied to them
-            codec = info.codecs.lower()
-            if wanted and not any(codec == w or codec.split(".")[0] == w.split(".")[0] for w in wanted):
-                return False
-        return True
+    def _codecs_problem(self, segment: InitSegment) -> str | None:
+        """Why the init segment's codecs are "not supported" under the spec's MAY: a track whose codec the
+        SourceBuffer's type does not list. chromium (init_codecs_strict): each listed codec is taken by one track,
+        none may be left over, and an MP4 AAC track's objectTypeIndication must be one the list names."""
+        tracks = [info for info in segment.tracks.values() if info.kind in ("audio", "video")]
+        if not self.codecs:
+            return None  # audio/mpeg, audio/aac: the codec is implicit
+        expected = [types.codec_family(c) for c in self.codecs]
+        if self.profile.init_codecs_strict:
+            allowed_oti = types.aac_object_type_indications(self.codecs)
+            for info in tracks:
+                oti = _object_type_indication(info.codecs)
+                if oti is not None and oti not in allowed_oti:
+                    return f"audio object type 0x{oti:x} does not match what is specified in the mimetype"
+        for info in tracks:
+            family = types.codec_family(info.codecs)
+            if family not in expected:
+                return f"{info.kind} stream codec {family} doesn't match SourceBuffer codecs ({self.type})"
+            if self.profile.init_codecs_strict:
+                expected.remove(family)
+        if self.profile.init_codecs_strict and expected:
+            return f"initialization segment misses expected {expected[0]} track ({self.type})"
+        return None
 
     # §7 Coded frame processing
 
@@ -984,3 +1002,14 @@ class _BulkPlan:
     ends: np.ndarray  # pts + duration
     steps: np.ndarray  # DTS differences between consecutive frames
     first_seq: int = -1  # the first frame's place in the segment's order
+
+
+def _object_type_indication(codecs: str) -> int | None:
+    """The esds objectTypeIndication behind an MP4 audio codecs string: mp4a.40.N is 0x40, mp4a.XX is 0xXX."""
+    parts = codecs.split(".")
+    if parts[0] != "mp4a" or len(parts) < 2:
+        return None
+    try:
+        return int(parts[1], 16)
+    except ValueError:
+        return None
