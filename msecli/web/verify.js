@@ -237,7 +237,8 @@ const msecli = {
     if (ok && (step.op === "append" || step.op === "remove") && !step.noWait && !step.abortSync && !this.terminated) {
       errored = await this.call("wait", step.sb);
     }
-    await this.settle();
+    // isTypeSupported changes nothing and queues nothing, and the step before it has settled: nothing to wait for.
+    if (step.op !== "isTypeSupported") await this.settle();
     if (typeof value === "function") value = await value();
     return await this.record(index, step.op, ok && !errored, exception, value, extra);
   },
