@@ -63,7 +63,8 @@ def media(segmented, tmp_path_factory) -> dict[str, Path]:
       first opens on a non-IDR I picture with a recovery point SEI, after three B-frames presented before it), and
       seg-00003 (its GOP at 4, [3.9, 5.9)) with that SEI changed (tests.media.recovery_point_variants);
     - mp3: LAME-encoded tones, each an ID3v2 tag (45 bytes), an Info frame, then the audio frames: tone.mp3, 3 s at
-      44.1 kHz (116 frames of 1152 samples), and tone24.mp3, 2 s at 24 kHz (MPEG-2: 86 frames of 576 samples)."""
+      44.1 kHz (116 frames of 1152 samples), tone24.mp3, 2 s at 24 kHz (MPEG-2: 86 frames of 576 samples), and long.mp3, 20 s at 44.1 kHz (321 KB: more
+      than one of Chromium's 128 KiB parse steps)."""
     adts = tmp_path_factory.mktemp("adts")
     remux([SAMPLES / "aac-tone.m4a"], adts / "tone.aac", "adts")
     shutil.copytree(segmented(SAMPLES / "aac-tone.m4a") / "audio", adts / "audio")
@@ -86,6 +87,7 @@ def media(segmented, tmp_path_factory) -> dict[str, Path]:
     mp3 = tmp_path_factory.mktemp("mp3")
     encode_tone(mp3 / "tone.mp3", "mp3", "libmp3lame", seconds=3.0, rate=44100)
     encode_tone(mp3 / "tone24.mp3", "mp3", "libmp3lame", seconds=2.0, rate=24000)
+    encode_tone(mp3 / "long.mp3", "mp3", "libmp3lame", seconds=20.0, rate=44100)
     return {
         "mp3": mp3,
         "broken-h264": broken,

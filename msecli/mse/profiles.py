@@ -113,12 +113,15 @@ class Profile:
     # spec: §7.3 raises readyState first, then runs the duration change. Seen with msecli verify (in most runs: the
     # two reach the element in separate tasks, and now and then Chromium delivers the readyState events first).
     duration_grows_before_ready_state: bool = False
-    # chromium: in a generated-timestamps format (audio/aac, audio/mpeg), an append during which sequence mode
-    # re-anchored timestampOffset to another value leaves that offset (for its frames timed from the append's start)
-    # instead of the end of the appended frames (SourceBufferState::OnNewBuffers skips its update when the offset
-    # differs from what it was before the frames: a re-anchor to the same value, as after abort(), does not count);
-    # spec: step 21 leaves the last frame's end. Seen with msecli verify, both ways.
-    generated_offset_kept_after_reanchor: bool = False
+    # chromium: a generated-timestamps format's frames (audio/aac, audio/mpeg) carry the times its parser gives them,
+    # the samples since the parser last handed frames on (MPEGAudioStreamParserBase: a batch is the frames one Parse()
+    # call finds in its 128 KiB, cut short where metadata or a new configuration comes), and coded frame processing
+    # runs on those; after each batch, unless sequence mode re-anchored timestampOffset to another value, the offset
+    # becomes its value before the batch plus the batch's end (SourceBufferState::OnNewBuffers). spec: a generated
+    # frame's timestamps are 0 and step 21 moves the offset to each stored frame's end. Without an append window the
+    # two buffer the same; with one, Chromium buffers what lies inside it (edge frames trimmed) and the spec nothing.
+    # Seen with msecli verify: an MP3 under [1.005, 2.013) reads [1.004999, 2.013], timestampOffset -0.076795.
+    generated_timestamps_as_parsed: bool = False
     # chromium: after a network or decode error the media pipeline is stopped: readyState no longer rises, so a
     # later seek (which lowers it) never completes; spec: HTML says nothing of seeks after such an error, and the
     # simulated element answers them from the buffered data. Seen with msecli verify (endOfStream('network')).
@@ -269,7 +272,7 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=1
                    end_of_stream_keeps_duration_when_empty=True, playback_rates=(Fraction(1, 16), Fraction(16)),
                    object_url_resolves_once=True, worker_termination_ends_playback=True,
                    webm_opus_packet_durations=True, duration_grows_before_ready_state=True,
-                   generated_offset_kept_after_reanchor=True, error_stops_pipeline=True,
+                   generated_timestamps_as_parsed=True, error_stops_pipeline=True,
                    duration_before_metadata=True, underflow_keeps_current_data=True,
                    video_underflow_threshold=Fraction(3), seek_fudge_before_ranges=True,
                    paused_pipeline_ends_at_last_frame=True, split_range_starts_at_overlap_end=True,

@@ -569,7 +569,13 @@ class MpegAudioParser(SegmentParser):
     """MPEG audio byte stream format: every frame header is an initialization segment and the frame's
     coded audio a media segment; every frame is a random access point; ID3 tags and Icecast headers are
     consumed and ignored. A header identical to the last one initialises nothing new, so it is not
-    re-announced (the observable behaviour of announcing it is the same)."""
+    re-announced (the observable behaviour of announcing it is the same).
+
+    Frame times count the samples since the frames' batch began (the spec's step 1 ignores them: this format
+    generates timestamps). A batch is one frame, or (chromium, generated_timestamps_as_parsed) what one of
+    Chromium's Parse() calls hands on: the whole frames within its 128 KiB of the append, cut short where metadata
+    or a new configuration comes (MPEGAudioStreamParserBase::Parse and SendBuffers, after which its
+    AudioTimestampHelper starts again from 0)."""
 
     def __init__(self, adts: bool, profile: Profile | None = None) -> None:
         super().__init__()
@@ -577,13 +583,26 @@ class MpegAudioParser(SegmentParser):
         # the chromium profile's switches
         self.init_waits_for_frame = profile is not None and profile.mpeg_audio_init_waits_for_whole_frame
         self.info_frames_skipped = profile is not None and profile.mp3_info_frames_skipped and not adts
+        self.batched = profile is not None and profile.generated_timestamps_as_parsed
         self.current: mpeg_audio.FrameHeader | None = None
-        self.samples = 0  # in the current sample rate, since this append began
+        self.samples = 0  # in the current sample rate, since this append (one-frame batches) began
+        self._at = 0  # where the data `next` is given starts, from the first byte left unparsed when this append came
+        self._limit = PARSE_STEP  # the end of what the current Parse() call inspects, in the same coordinates
 
     def begin_append(self, leftover: int) -> None:
+        self.samples, self._at, self._limit = 0, 0, leftover + PARSE_STEP
+
+    def reset(self) -> None:
         self.samples = 0
 
     def next(self, data: Buffer) -> Item:
+        item = self._batch(data) if self.batched else self._one(data)
+        if isinstance(item, (Skip, Init, Media)):
+            self._at += item.size
+        return item
+
+    def _one(self, data: Buffer) -> Item:
+        """The next item, a Media item holding one frame."""
         skip = mpeg_audio.metadata_size(data)
         if skip is None:
             return NeedData()
@@ -610,13 +629,63 @@ class MpegAudioParser(SegmentParser):
             return NeedData("media")
         if self.info_frames_skipped and mpeg_audio.carries_info_tag(data):
             return Skip(header.length)
-        # Times count the samples since this append began (the spec's step 1 ignores them: this format generates
-        # timestamps); Chromium's microsecond durations are differences of these (its AudioTimestampHelper starts
-        # again from 0 for each append's frames), so their truncation does not add up across appends.
         (batch,) = _batches([(1, self.samples, header.samples, True, header.length)], header.sample_rate)
-        batch.cumulative = True
+        batch.cumulative = True  # Chromium's microsecond durations are differences of these times
         self.samples += header.samples
         return Media(header.length, [batch])
+
+    def _batch(self, data: Buffer) -> Item:
+        """chromium: the frames of one SendBuffers() call as one Media item; metadata, a new configuration or
+        data to wait for, when no frame comes before it, as `_one` gives them."""
+        frames: list[tuple[int, int, int, bool, int]] = []
+        at, samples = 0, 0
+        while True:
+            rest = memoryview(data)[at:]
+            end = self._at + at + self._frame_length(rest)
+            if frames and end > self._limit:
+                self._limit += PARSE_STEP  # the next Parse() call inspects 128 KiB more
+                break
+            while end > self._limit:  # Parse() calls that found no whole frame
+                self._limit += PARSE_STEP
+            item = self._one(rest) if not frames else self._one_more(rest)
+            if isinstance(item, Skip) and frames and self._is_info_frame(rest):
+                at += item.size  # a metadata frame inside a batch (ParseFrame reads it: no flush)
+                continue
+            if not isinstance(item, Media):
+                if frames:
+                    break  # metadata, a new configuration, or the end of the data: the batch is sent
+                return item
+            header = item.batches[0].table[0]
+            frames.append((1, samples, int(header["duration"]), True, item.size))
+            samples += int(header["duration"])
+            at += item.size
+        assert self.current is not None
+        (batch,) = _batches(frames, self.current.sample_rate)
+        batch.cumulative = True
+        return Media(at, [batch])
+
+    def _frame_length(self, data: Buffer) -> int:
+        """How far the next thing in `data` reaches (a frame, or metadata), for the 128 KiB rule; 0 when unknown."""
+        if len(data) < (9 if self.adts else 4) or not mpeg_audio.starts_with_sync(data, self.adts):
+            return 0
+        header = mpeg_audio.adts_frame(data) if self.adts else mpeg_audio.mpeg_frame(data)
+        return header.length
+
+    def _one_more(self, data: Buffer) -> Item:
+        """`_one` for a frame after the first of a batch; NeedData where the batch is sent first: metadata or
+        bytes that are no frame, a new configuration, or not enough data."""
+        if mpeg_audio.metadata_size(data) != 0 or len(data) < (9 if self.adts else 4):
+            return NeedData()
+        if not mpeg_audio.starts_with_sync(data, self.adts):
+            return NeedData()
+        header = mpeg_audio.adts_frame(data) if self.adts else mpeg_audio.mpeg_frame(data)
+        if not header.same_config(self.current) or header.length > len(data):
+            return NeedData()
+        return self._one(data)
+
+    def _is_info_frame(self, data: Buffer) -> bool:
+        return self.info_frames_skipped and mpeg_audio.starts_with_sync(data, self.adts) and \
+            mpeg_audio.carries_info_tag(data)
 
 
 def parser_for(mime_type: str, profile: Profile | None = None) -> SegmentParser:

@@ -52,8 +52,6 @@ class SourceBuffer:
         # [[slots]] (§5.1)
         self.generate_timestamps_flag = types.generate_timestamps_flag(mime_type)
         self.mode = AppendMode.SEQUENCE if self.generate_timestamps_flag else AppendMode.SEGMENTS
-        self._generated_in_append = Fraction(0)  # generated frame time so far in this append (chromium's offset)
-        self._reanchored_offset: Fraction | None = None
         self.updating = False
         self.timestamp_offset: Fraction = Fraction(0)
         self.append_window_start: Fraction = Fraction(0)
@@ -206,14 +204,7 @@ class SourceBuffer:
         """#sourcebuffer-buffer-append."""
         self.parser.begin_append(self._leftover)
         self._parsed_in_append = 0
-        self._generated_in_append, self._reanchored_offset = Fraction(0), None
-        offset_before = self.timestamp_offset
         parsed = self.segment_parser_loop()
-        reanchored = self._reanchored_offset
-        if self.profile.generated_offset_kept_after_reanchor and reanchored is not None and reanchored != offset_before:
-            # DEVIATION (chromium profile): the sequence-mode re-anchoring changed timestampOffset during this append,
-            # so the generated-timestamps update (to the end of the appended frames) is skipped.
-            self.timestamp_offset = reanchored
         if not parsed:  # 1-2: aborted by an append error
             return
         self.updating = False  # 3
@@ -348,11 +339,23 @@ class SourceBuffer:
                 if not self._may_parse_media():
                     return False
                 if item.batches:  # 6.2: complete coded frames are processed
+                    offset_before = self.timestamp_offset
                     self.coded_frame_processing(item.batches)
+                    if self.generate_timestamps_flag and self.profile.generated_timestamps_as_parsed:
+                        self._offset_after_generated_batch(offset_before, item.batches)
                 self._consume(item.size)  # 6.5 (or the part of the segment parsed so far)
                 if item.complete:
                     self.append_state = AppendState.WAITING_FOR_SEGMENT  # 6.6
                 continue
+
+    def _offset_after_generated_batch(self, offset_before: Fraction, batches: list[FrameBatch]) -> None:
+        """DEVIATION (chromium profile, SourceBufferState::OnNewBuffers): unless the frames re-anchored it to
+        another value, timestampOffset becomes its value before them plus the end of the batch's frames as parsed
+        (in place of step 21)."""
+        if self.timestamp_offset == offset_before:
+            ends = [batch.in_microseconds().table for batch in batches]
+            end = min(Fraction(int(t["pts"][-1] + t["duration"][-1]), 1_000_000) for t in ends)
+            self.timestamp_offset = offset_before + end
 
     def _consume(self, size: int) -> None:
         self.input_buffer.consume(size)
@@ -714,17 +717,15 @@ class SourceBuffer:
         pts, dts, frame_duration = source.pts, source.dts, source.duration
         while True:
             # 1. Timestamps.
-            if self.generate_timestamps_flag:
+            if self.generate_timestamps_flag and not self.profile.generated_timestamps_as_parsed:
                 pts, dts = Fraction(0), Fraction(0)
-            else:
+            else:  # DEVIATION (chromium profile): a generated frame keeps the time its parser gave it
                 pts, dts = source.pts, source.dts
             # 2. Frame duration.
             frame_duration = source.duration
             # 3. Sequence mode with a group start timestamp: re-anchor the offset.
             if self.mode == AppendMode.SEQUENCE and self.group_start_timestamp is not None:
                 self.timestamp_offset = self.group_start_timestamp - pts
-                if self.generate_timestamps_flag:  # Chromium's offset: for frames timed from this append's start
-                    self._reanchored_offset = self.group_start_timestamp - self._generated_in_append
                 self.group_end_timestamp = self.group_start_timestamp
                 for track in self.track_buffers.values():
                     track.need_random_access_point_flag = True
@@ -794,15 +795,15 @@ class SourceBuffer:
         self._note_group_frame(track_buffer, pts)
         track_buffer.last_appended_pts = pts
         track_buffer.last_decode_timestamp = dts  # 17
-        track_buffer.last_frame_duration = frame_duration  # 18
+        # 18. (chromium: a trimmed frame's own duration, so that the frames after it seem no discontinuity)
+        track_buffer.last_frame_duration = source.duration if self.profile.partial_audio_trimming else frame_duration
         if highest_end is None or frame_end_timestamp > highest_end:  # 19
             track_buffer.highest_end_timestamp = frame_end_timestamp
         if frame_end_timestamp > self.group_end_timestamp:  # 20
             self.group_end_timestamp = frame_end_timestamp
         self._note_appended_end(track_buffer, frame_end_timestamp)
-        if self.generate_timestamps_flag:  # 21
+        if self.generate_timestamps_flag and not self.profile.generated_timestamps_as_parsed:  # 21
             self.timestamp_offset = frame_end_timestamp
-            self._generated_in_append += frame_duration
 
     def _audio_splice(
         self, overlapped: CodedFrame, index: int, new_pts: Fraction
