@@ -275,7 +275,7 @@ class MediaSource:
             return EMPTY
         ranges = [sb.buffered_ranges() for sb in self.active_source_buffers]
         # Each SourceBuffer's ranges object stays the same until it changes (and the cache keeps it alive).
-        key = (self.ranges_ended(), *(id(r) for r in ranges))
+        key = (self.ready_state == ReadyState.ENDED, *(id(r) for r in ranges))
         if self._buffered_cache is None or self._buffered_cache[0] != key:
             highest_end = max((r.highest_end for r in ranges), default=Fraction(0))
             self._buffered_cache = (key, ranges, self._intersected(ranges, highest_end))
@@ -283,8 +283,9 @@ class MediaSource:
 
     def _intersected(self, ranges: list[TimeRanges], highest_end: Time) -> TimeRanges:
         """§9.2 steps 2-5: [0, highest end] intersected with each of `ranges`, their last range ended at the
-        highest end when readyState is "ended"."""
-        if self.ranges_ended():
+        highest end when readyState is "ended" (Blink's MediaSource reads its own readyState here, so in the chromium
+        profile too an end of stream with an error takes the rule at this level)."""
+        if self.ready_state == ReadyState.ENDED:
             ranges = [r.with_last_end(highest_end) for r in ranges]
         return intersected_from_zero(ranges, highest_end)
 

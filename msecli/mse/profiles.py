@@ -188,8 +188,10 @@ class Profile:
     # of the data so far, and any 64-bit size is read. Seen with msecli verify: the tail of an mdat appended after
     # abort() whose first word reads 2207522143 is an append error.
     mp4_box_size_limits: bool = False
-    # chromium: after endOfStream('decode' or 'network'), an append error included, buffered does not take the
-    # "ended" rule (ChunkDemuxer's state is a parse error, not ENDED): each track's last range keeps its own end.
+    # chromium: after endOfStream('decode' or 'network'), an append error included, SourceBuffer.buffered does not take
+    # the "ended" rule (ChunkDemuxer's state is a parse error, not ENDED): each track's last range keeps its own end.
+    # The element's buffered still does (Blink's MediaSource applies it from its own readyState, "ended"); seen with
+    # msecli verify: video [0, 0.933333] and audio [8.5, 9.758666] read [8.5, 9.758666] on the element.
     # spec: readyState "ended" is enough. Seen with msecli verify: a muxed SourceBuffer with video to 3.999999 and
     # audio to 3.989333 reads [0, 3.989333] after an append error.
     error_end_of_stream_keeps_ranges: bool = False

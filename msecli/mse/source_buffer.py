@@ -53,7 +53,8 @@ class SourceBuffer:
         self.generate_timestamps_flag = types.generate_timestamps_flag(mime_type)
         self.mode = AppendMode.SEQUENCE if self.generate_timestamps_flag else AppendMode.SEGMENTS
         self.updating = False
-        self.timestamp_offset: Fraction = Fraction(0)
+        self._page_doubles: dict[str, float] = {}  # timestampOffset, appendWindowStart/End as the page set them
+        self.timestamp_offset = Fraction(0)
         self.append_window_start: Fraction = Fraction(0)
         self.append_window_end: Time = INF
         self.append_state = AppendState.WAITING_FOR_SEGMENT
@@ -110,6 +111,16 @@ class SourceBuffer:
             self._open_coded_frame_group()  # chromium's FrameProcessor::SetSequenceMode, to be safe
         self.mode = new_mode  # 8
 
+    @property
+    def timestamp_offset(self) -> Fraction:
+        return self._timestamp_offset
+
+    @timestamp_offset.setter
+    def timestamp_offset(self, value: Fraction) -> None:
+        if value != getattr(self, "_timestamp_offset", None):
+            self._page_doubles.pop("timestampOffset", None)  # the algorithm moved it: the attribute reads the new value
+        self._timestamp_offset = value
+
     def set_timestamp_offset(self, value: float) -> None:
         """IDL: timestampOffset (setter)."""
         if math.isnan(value) or math.isinf(value):
@@ -124,15 +135,17 @@ class SourceBuffer:
         if self.mode == AppendMode.SEQUENCE:  # 6
             self.group_start_timestamp = new_offset
         self.timestamp_offset = new_offset  # 7
+        self._page_doubles["timestampOffset"] = value
 
     def set_append_window_start(self, value: float) -> None:
         """IDL: appendWindowStart (setter)."""
         self._check_usable()
         if self.updating:
             raise InvalidStateError("updating")
-        if math.isnan(value) or math.isinf(value) or value < 0 or from_idl_double(value) >= self.append_window_end:
+        if math.isnan(value) or math.isinf(value) or value < 0 or value >= self._attribute("appendWindowEnd"):
             raise IDLTypeError("appendWindowStart must be >= 0 and below appendWindowEnd")
         self.append_window_start = Fraction(self.profile.page_time(value))
+        self._page_doubles["appendWindowStart"] = value
 
     def set_append_window_end(self, value: float) -> None:
         """IDL: appendWindowEnd (setter)."""
@@ -141,10 +154,10 @@ class SourceBuffer:
             raise InvalidStateError("updating")
         if math.isnan(value):
             raise IDLTypeError("appendWindowEnd is NaN")
-        new_end = self.profile.page_time(value)
-        if new_end <= self.append_window_start:
+        if value <= self._attribute("appendWindowStart"):
             raise IDLTypeError("appendWindowEnd must be above appendWindowStart")
-        self.append_window_end = new_end
+        self.append_window_end = self.profile.page_time(value)
+        self._page_doubles["appendWindowEnd"] = value
 
     def buffered(self) -> TimeRanges:
         """IDL: buffered (getter), §9.1."""
@@ -227,6 +240,8 @@ class SourceBuffer:
         self.reset_parser_state()  # 5
         self.append_window_start = Fraction(0)  # 6
         self.append_window_end = INF  # 7
+        self._page_doubles.pop("appendWindowStart", None)
+        self._page_doubles.pop("appendWindowEnd", None)
 
     def remove(self, start: float, end: float) -> None:
         """IDL: remove(start, end), #dom-sourcebuffer-remove."""
@@ -984,11 +999,20 @@ class SourceBuffer:
     def attributes(self) -> dict:
         return {
             "updating": self.updating,
-            "timestampOffset": to_idl_double(self.timestamp_offset),
+            "timestampOffset": self._attribute("timestampOffset"),
             "mode": str(self.mode),
-            "appendWindowStart": to_idl_double(self.append_window_start),
-            "appendWindowEnd": to_idl_double(self.append_window_end),
+            "appendWindowStart": self._attribute("appendWindowStart"),
+            "appendWindowEnd": self._attribute("appendWindowEnd"),
         }
+
+    def _attribute(self, name: str) -> float:
+        """An attribute as the IDL reads it: the double the page set, while the algorithm has not moved the value
+        since (Blink keeps it so; only the time it works with is in whole microseconds, chromium profile)."""
+        if name in self._page_doubles:
+            return self._page_doubles[name]
+        held = {"timestampOffset": self.timestamp_offset, "appendWindowStart": self.append_window_start,
+                "appendWindowEnd": self.append_window_end}[name]  # fmt: skip
+        return to_idl_double(held)
 
 
 @dataclass
