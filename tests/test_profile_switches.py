@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import struct
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -272,3 +274,26 @@ def test_init_codecs_strict_pairs_tracks_with_the_listed_codecs(media):
     state, reason = _init_outcome(SPEC, 'video/mp4; codecs="avc1.64001e"', muxed)
     assert state == "closed" and reason is not None and reason.startswith("audio stream codec aac doesn't match")
     assert _init_outcome(CHROMIUM, 'video/mp4; codecs="avc3.64001e,mp4a.40.5"', muxed) == ("open", None)
+
+
+def test_attributes_read_the_double_the_page_set_while_the_time_used_is_whole_microseconds(media):
+    """Blink's SourceBuffer keeps appendWindowStart/End and timestampOffset as the page set them (its getters return
+    those doubles; only the demuxer's copy is a TimeDelta). Seen with msecli verify: appendWindowEnd = 4.029999999999999
+    reads 4.03 to the microsecond, not 4.029999."""
+    page = attached_page(CHROMIUM)
+    sb = page.media_source.add_source_buffer('audio/mp4; codecs="mp4a.40.2"')
+    sb.set_append_window_end(1.02 + 3.01)
+    sb.set_timestamp_offset(0.1 + 0.2)
+    attributes = sb.attributes()
+    assert attributes["appendWindowEnd"] == 1.02 + 3.01 and sb.append_window_end == Fraction(4_029_999, 1_000_000)
+    assert attributes["timestampOffset"] == 0.1 + 0.2 and sb.timestamp_offset == Fraction(300_000, 1_000_000)
+    sb.set_append_window_start(4.0299995)  # below the double the end was set to, though not below its microseconds
+    assert sb.attributes()["appendWindowStart"] == 4.0299995
+    sb.set_mode("sequence")  # an append re-anchors timestampOffset: from then on the attribute reads the new value
+    sb.append_buffer((media["aac-tone"] / "audio" / "init.mp4").read_bytes())
+    page.loop.run_until_idle()
+    sb.set_append_window_start(0)
+    sb.set_append_window_end(math.inf)
+    sb.append_buffer((media["aac-tone"] / "audio" / "seg-00002.m4s").read_bytes())
+    page.loop.run_until_idle()
+    assert sb.attributes()["timestampOffset"] == float(sb.timestamp_offset) != 0.1 + 0.2
