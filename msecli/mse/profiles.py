@@ -73,6 +73,10 @@ class Profile:
     # ahead, paused; 1 with 85 ms of audio).
     enough_data_ahead: Fraction = Fraction(3)
     enough_data_is_preroll: bool = False
+    # chromium: video has enough once this many of its frames lie ahead (VideoRendererImpl's buffering cap,
+    # limits::kMaxVideoFrames), whatever they span; with audio too, both must have enough. Seen with msecli verify:
+    # five VP9 frames (0.167 s) of a Cluster appended in part, paused at 0, read HAVE_ENOUGH_DATA.
+    video_enough_frames: int | None = None
     # chromium: playback from the very start (0) begins when the first buffered range starts within 1 s of it
     # (kSeekToStartFudgeRoom); spec: position 0 must be buffered. Seen with msecli verify on a stream whose
     # first frame is at 0.086 s: Chromium plays, the spec profile waits.
@@ -240,6 +244,12 @@ class Profile:
     # MAY of init segment received steps 3.1 and 5.1 only: a track whose codec the type does not list. Seen with
     # msecli verify: avc1+mp4a.40.2 over a video-only init segment, or mp4a.67 over MPEG-4 AAC, is an append error.
     init_codecs_strict: bool = False
+    # chromium: remove() splits the range it crosses at the first keyframe at or after its end, whether or not frames
+    # went (SourceBufferStream::Remove, RemoveInternal, SplitRange), and the two parts stay apart however close until
+    # frames are next appended to the track (then ranges merge by the usual rule); spec: buffered is the frames'
+    # intervals, gaps below the merge gap closed. Seen with msecli verify: remove(9.5, 9.51) in 20 ms Opus frames
+    # reads [8.001, 9.501] [9.521, 10.021]; remove(6, 6.01) in AAC, which takes no frame, leaves a 1 µs gap.
+    removal_splits_its_range: bool = False
 
     @property
     def reads_streams(self) -> bool:
@@ -269,7 +279,7 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=1
                    partial_audio_trimming=True, audio_splice_trims_tail=True,
                    ignores_text_tracks=True, microsecond_timestamps=True, media_segment_starts_after_moof=True,
                    unknown_top_level_boxes_skipped=True,
-                   enough_data_ahead=Fraction(1, 5), enough_data_is_preroll=True, start_gap_tolerance=Fraction(1),
+                   enough_data_ahead=Fraction(1, 5), enough_data_is_preroll=True, video_enough_frames=4, start_gap_tolerance=Fraction(1),
                    paused_ready_state_holds=True, seek_lowers_ready_state=True,
                    end_of_stream_keeps_duration_when_empty=True, playback_rates=(Fraction(1, 16), Fraction(16)),
                    object_url_resolves_once=True, worker_termination_ends_playback=True,
@@ -284,5 +294,6 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=1
                    mpeg_audio_init_waits_for_whole_frame=True, mp3_info_frames_skipped=True,
                    h264_keyframes_from_bitstream=True,
                    mp4_nal_samples_checked=True, range_starts_at_its_first_frame=True,
-                   removal_stops_at_its_keyframe=True, init_codecs_strict=True)  # fmt: skip
+                   removal_stops_at_its_keyframe=True, init_codecs_strict=True,
+                   removal_splits_its_range=True)  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

@@ -439,6 +439,10 @@ class WebmParser(SegmentParser):
             element_id, start, size = child
             if cluster.size is None and element_id not in webm.CLUSTER_CHILDREN:  # that ends an unknown-size Cluster
                 return self._end_cluster(cluster, offset)
+            if cluster.size is not None and size != UNKNOWN_SIZE and cluster.read + start + size - offset > cluster.size:
+                # An element that runs past the end of its Cluster (say a new Cluster appended before the rest of
+                # this one): a parse error as soon as its header is read (Chromium's WebMListParser).
+                raise ParseError("element runs past the end of its Cluster", offset=offset, path="Cluster")
             if size == UNKNOWN_SIZE or start + size > len(data):
                 break
             if element_id == ids.TIMESTAMP:

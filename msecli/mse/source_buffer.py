@@ -269,7 +269,7 @@ class SourceBuffer:
         generation = self._generation
 
         def finish() -> None:
-            self.coded_frame_removal(start, end)  # 6
+            self.coded_frame_removal(start, end, splits=True)  # 6
             self.updating = False  # 7
             self._pending = None
             self.host.queue_event(self, "update")  # 8
@@ -857,9 +857,11 @@ class SourceBuffer:
 
     # §8 Removal and eviction
 
-    def coded_frame_removal(self, start: Time, end: Time, only: list[TrackBuffer] | None = None) -> None:
+    def coded_frame_removal(self, start: Time, end: Time, only: list[TrackBuffer] | None = None,
+                            splits: bool = False) -> None:  # fmt: skip
         """#sourcebuffer-coded-frame-removal. `only`: the track buffers step 3 visits, when not all of them
-        (chromium's per-stream garbage collection removes from one stream at a time)."""
+        (chromium's per-stream garbage collection removes from one stream at a time). `splits`: for remove(), whose
+        range Chromium splits (its garbage collection takes whole GOPs from a range's ends instead)."""
         ms = self.media_source
         assert ms is not None
         for track in only if only is not None else self.track_buffers.values():  # 3
@@ -880,6 +882,8 @@ class SourceBuffer:
                 index = track.keyframe_index(rap_after)
                 if index < len(track):
                     track.head(track.frame(index).dts, rap_after)
+            if splits and rap_after is not None and self.profile.removal_splits_its_range:
+                track.cut(rap_after)  # DEVIATION (chromium profile): the range stays split at that keyframe
             if hit_last and removed and first_pts is not None:
                 self._new_coded_frame_group(first_pts)
         self.host.mirror(lambda element: element.media_source_changed(removal=True))  # 3.5

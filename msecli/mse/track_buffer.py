@@ -158,6 +158,8 @@ class TrackBuffer:
     bridges: list[tuple[Fraction, Fraction, bool]] = field(default_factory=list)
     # chromium: (DTS, PTS) of keyframes that began a range of their own (see `head`): a range starts at its first frame
     heads: list[tuple[Fraction, Fraction]] = field(default_factory=list)
+    # chromium: PTS of keyframes where remove() split a range (see `cut`)
+    cuts: list[Fraction] = field(default_factory=list)
 
     # The exact grid
 
@@ -425,6 +427,8 @@ class TrackBuffer:
             self._decode.to_objects()
             self._presentation.to_objects()
         self._note_stats(previous_dts, dts, pts, duration, steps)
+        if self.cuts:  # frames appended: Chromium's ranges merge again where they may
+            self.cuts = []
         self._insert_sorted(self._decode, dts, (dts, pts, duration, key, size))
         if has_zero:
             ends = pts + np.where(duration <= 0, self.ticks(ONE_MICROSECOND), duration)
@@ -520,6 +524,33 @@ class TrackBuffer:
             if reaches and any(s <= k < e for s, e, _ in spans):
                 joins.append([a, k, k])  # its highest start is where its frames begin: it joins them
         return self._merge([span[:] for span in spans], sorted(joins)) if joins else spans
+
+    # Cuts (chromium)
+
+    def cut(self, keyframe: Fraction) -> None:
+        """chromium (removal_splits_its_range): remove() splits the range holding `keyframe`, the first keyframe at or
+        after its end, there (SourceBufferStream::RemoveInternal, SplitRange), whether or not frames went. The two
+        parts stay apart, however close, until frames are appended to the track: then the usual merge rule joins
+        them again (SourceBufferStream::Append merges ranges; seen with msecli verify, whether the frames went into
+        either part or elsewhere). The cut goes with its keyframe."""
+        if keyframe not in self.cuts:
+            self.cuts.append(keyframe)
+            self.mutations += 1
+
+    def _cut_spans(self, spans: list[list[int]]) -> list[list[int]]:
+        """The spans split at each cut whose keyframe is still stored and that has frames before it in its span."""
+        self.cuts = [c for c in self.cuts if self.first_random_access_point_at_or_after(c) == c]
+        pts, ends = self._presentation["pts"], self._presentation["end"]
+        for cut in sorted(self.cuts):
+            c = self.ticks(cut)
+            for i, (start, end, top) in enumerate(spans):
+                if start < c < end:
+                    low, high = int(np.searchsorted(pts, start)), int(np.searchsorted(pts, c))
+                    if high > low and int(ends[low:high].max()) < c:  # parts that touch read as one range
+                        spans = spans[:i] + [[start, int(ends[low:high].max()), int(pts[high - 1])], [c, end, top]] + \
+                            spans[i + 1 :]
+                    break
+        return spans
 
     # Removing
 
@@ -651,6 +682,7 @@ class TrackBuffer:
                 shown = ~np.isin(self._presentation["pts"], leading)
                 spans = self._spans_of(self._presentation["pts"][shown], self._presentation["end"][shown])
             spans = self._bridged(spans, self._gap_ticks()) if self.bridges else spans
+            spans = self._cut_spans(spans) if self.cuts else spans
             view = TimeRanges._normalised([self.time(s) for s, _, _ in spans], [self.time(e) for _, e, _ in spans])
             self._ranges_view = (key, view)
         return self._ranges_view[1]

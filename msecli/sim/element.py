@@ -704,13 +704,24 @@ class Element:
         ahead = span[1] - position
         if ended and span[1] >= buffered.highest_end:
             return HMEReadyState.HAVE_ENOUGH_DATA
-        if ahead >= self.profile.enough_data_ahead:
+        if self._enough_ahead(ahead, span[1]):
             return HMEReadyState.HAVE_ENOUGH_DATA
         if self.profile.enough_data_is_preroll and not self._prerolled:  # chromium: nothing before the renderers preroll (again after a seek)
             return HMEReadyState.HAVE_METADATA
         if ahead > 0:
             return HMEReadyState.HAVE_FUTURE_DATA
         return HMEReadyState.HAVE_CURRENT_DATA
+
+    def _enough_ahead(self, ahead: Time, span_end: Time) -> bool:
+        """HAVE_ENOUGH_DATA's buffered-ahead test. chromium (video_enough_frames): video needs that many frames ahead
+        and audio its time ahead, each stream there is."""
+        frames = self.profile.video_enough_frames
+        if frames is None or self.source is None:
+            return ahead >= self.profile.enough_data_ahead
+        kinds = {kind for kind, _ in self.source.frames_left(self._position)}
+        audio_enough = "audio" not in kinds or ahead >= self.profile.enough_data_ahead
+        video_enough = "video" not in kinds or self.source.video_frames_between(self._position, span_end) >= frames
+        return audio_enough and video_enough
 
     def _set_ready_state(self, new: HMEReadyState) -> None:
         """Chromium's HTMLMediaElement::SetReadyState event order."""
