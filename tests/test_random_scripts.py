@@ -1,0 +1,36 @@
+"""Random scripts (tests.random_scripts) through the simulation, both profiles: every step gives a record, and the
+records obey the invariants a wrong program would break (the differential runs against Chromium are by hand: see the
+module)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from msecli.sim.scenario import load_script, run_script
+from tests.random_scripts import script
+
+
+@pytest.mark.parametrize("fmt, media_set", [("mp4", "h264-aac"), ("webm", "vp9-webm")])
+@pytest.mark.parametrize("seed", range(6))
+def test_random_scripts_run_to_the_end_with_normalised_ranges(fmt, media_set, seed, tmp_path, media):
+    data = script(fmt, seed)
+    path = tmp_path / "script.json"
+    path.write_text(json.dumps(data))
+    loaded = load_script(path, media[media_set])
+    for profile in ("spec", "chromium"):
+        result = run_script(loaded, profile)
+        assert len(result["steps"]) == len(data["steps"])
+        for record in result["steps"]:
+            for attributes in (record["sourceBuffers"] or {}).values():
+                _assert_normalised(attributes.get("buffered") or [])
+            _assert_normalised(record["element"]["buffered"])
+
+
+def _assert_normalised(ranges: list[list[float]]) -> None:
+    """TimeRanges are sorted, each start before its end, and a gap between neighbours (HTML's normalised ranges)."""
+    for start, end in ranges:
+        assert start < end
+    for (_, end), (start, _) in zip(ranges, ranges[1:]):
+        assert end < start
