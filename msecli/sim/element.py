@@ -718,10 +718,10 @@ class Element:
         frames = self.profile.video_enough_frames
         if frames is None or self.source is None:
             return ahead >= self.profile.enough_data_ahead
-        kinds = {kind for kind, _ in self.source.frames_left(self._position)}
-        audio_enough = "audio" not in kinds or ahead >= self.profile.enough_data_ahead
-        video_enough = "video" not in kinds or self.source.video_frames_between(self._position, span_end) >= frames
-        return audio_enough and video_enough
+        kinds = self._streams()
+        if ("audio" in kinds or not kinds) and ahead < self.profile.enough_data_ahead:
+            return False
+        return "video" not in kinds or self.source.video_frames_between(self._position, span_end) >= frames
 
     def _set_ready_state(self, new: HMEReadyState) -> None:
         """Chromium's HTMLMediaElement::SetReadyState event order."""
