@@ -645,51 +645,35 @@ class MpegAudioParser(SegmentParser):
         at, samples = 0, 0
         while True:
             rest = memoryview(data)[at:]
-            end = self._at + at + self._frame_length(rest)
+            header = self._header(rest)
+            end = self._at + at + (header.length if header is not None else 0)
             if frames and end > self._limit:
                 self._limit += PARSE_STEP  # the next Parse() call inspects 128 KiB more
                 break
             while end > self._limit:  # Parse() calls that found no whole frame
                 self._limit += PARSE_STEP
-            item = self._one(rest) if not frames else self._one_more(rest)
-            if isinstance(item, Skip) and frames and self._is_info_frame(rest):
-                at += item.size  # a metadata frame inside a batch (ParseFrame reads it: no flush)
-                continue
-            if not isinstance(item, Media):
-                if frames:
-                    break  # metadata, a new configuration, or the end of the data: the batch is sent
+            if frames and (header is None or not header.same_config(self.current) or header.length > len(rest)):
+                break  # metadata, bytes that are no frame, a new configuration or the end of the data: sent first
+            item = self._one(rest)
+            if isinstance(item, Media):
+                assert header is not None
+                frames.append((1, samples, header.samples, True, item.size))
+                samples += header.samples
+            elif not frames:
                 return item
-            header = item.batches[0].table[0]
-            frames.append((1, samples, int(header["duration"]), True, item.size))
-            samples += int(header["duration"])
+            else:
+                assert isinstance(item, Skip)  # an Info frame inside a batch: ParseFrame reads it, no flush
             at += item.size
         assert self.current is not None
         (batch,) = _batches(frames, self.current.sample_rate)
         batch.cumulative = True
         return Media(at, [batch])
 
-    def _frame_length(self, data: Buffer) -> int:
-        """How far the next thing in `data` reaches (a frame, or metadata), for the 128 KiB rule; 0 when unknown."""
+    def _header(self, data: Buffer) -> mpeg_audio.FrameHeader | None:
+        """The frame header `data` starts with; None for metadata, bytes that are no frame, or too few bytes."""
         if len(data) < (9 if self.adts else 4) or not mpeg_audio.starts_with_sync(data, self.adts):
-            return 0
-        header = mpeg_audio.adts_frame(data) if self.adts else mpeg_audio.mpeg_frame(data)
-        return header.length
-
-    def _one_more(self, data: Buffer) -> Item:
-        """`_one` for a frame after the first of a batch; NeedData where the batch is sent first: metadata or
-        bytes that are no frame, a new configuration, or not enough data."""
-        if mpeg_audio.metadata_size(data) != 0 or len(data) < (9 if self.adts else 4):
-            return NeedData()
-        if not mpeg_audio.starts_with_sync(data, self.adts):
-            return NeedData()
-        header = mpeg_audio.adts_frame(data) if self.adts else mpeg_audio.mpeg_frame(data)
-        if not header.same_config(self.current) or header.length > len(data):
-            return NeedData()
-        return self._one(data)
-
-    def _is_info_frame(self, data: Buffer) -> bool:
-        return self.info_frames_skipped and mpeg_audio.starts_with_sync(data, self.adts) and \
-            mpeg_audio.carries_info_tag(data)
+            return None
+        return mpeg_audio.adts_frame(data) if self.adts else mpeg_audio.mpeg_frame(data)
 
 
 def parser_for(mime_type: str, profile: Profile | None = None) -> SegmentParser:

@@ -531,7 +531,7 @@ class SourceBuffer:
         if self.profile.init_codecs_strict:
             allowed_oti = types.aac_object_type_indications(self.codecs)
             for info in tracks:
-                oti = _object_type_indication(info.codecs)
+                oti = types.object_type_indication(info.codecs)
                 if oti is not None and oti not in allowed_oti:
                     return f"audio object type 0x{oti:x} does not match what is specified in the mimetype"
         for info in tracks:
@@ -1032,13 +1032,3 @@ class _BulkPlan:
     steps: np.ndarray  # DTS differences between consecutive frames
     first_seq: int = -1  # the first frame's place in the segment's order
 
-
-def _object_type_indication(codecs: str) -> int | None:
-    """The esds objectTypeIndication behind an MP4 audio codecs string: mp4a.40.N is 0x40, mp4a.XX is 0xXX."""
-    parts = codecs.split(".")
-    if parts[0] != "mp4a" or len(parts) < 2:
-        return None
-    try:
-        return int(parts[1], 16)
-    except ValueError:
-        return None

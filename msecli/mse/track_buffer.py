@@ -546,9 +546,9 @@ class TrackBuffer:
             for i, (start, end, top) in enumerate(spans):
                 if start < c < end:
                     low, high = int(np.searchsorted(pts, start)), int(np.searchsorted(pts, c))
-                    if high > low and int(ends[low:high].max()) < c:  # parts that touch read as one range
-                        spans = spans[:i] + [[start, int(ends[low:high].max()), int(pts[high - 1])], [c, end, top]] + \
-                            spans[i + 1 :]
+                    reach = int(ends[low:high].max()) if high > low else c
+                    if reach < c:  # parts that touch read as one range
+                        spans = spans[:i] + [[start, reach, int(pts[high - 1])], [c, end, top]] + spans[i + 1 :]
                     break
         return spans
 

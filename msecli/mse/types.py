@@ -150,6 +150,17 @@ def aac_object_type_indications(codecs: list[str]) -> set[int]:
     return {0x40 for c in codecs if fnmatchcase(c, "mp4a.40.*")} | {0x67 for c in codecs if c == "mp4a.67"}
 
 
+def object_type_indication(codecs: str) -> int | None:
+    """The esds objectTypeIndication behind an MP4 audio codecs string: mp4a.40.N is 0x40, mp4a.XX is 0xXX."""
+    parts = codecs.split(".")
+    if parts[0] != "mp4a" or len(parts) < 2:
+        return None
+    try:
+        return int(parts[1], 16)
+    except ValueError:
+        return None
+
+
 def _parser_supports(essence: str, codecs: list[str]) -> bool:
     """StreamParserFactory::IsTypeSupported says "supported"."""
     if essence not in PARSER_CODECS:
