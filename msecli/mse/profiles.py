@@ -112,6 +112,13 @@ class Profile:
     # BlockDuration or DefaultDuration (WebMClusterParser prefers the encoded duration); spec: the container's
     # durations. Seen with msecli verify: a last 7 ms BlockDuration on a 20 ms packet ends the range 13 ms later.
     webm_opus_packet_durations: bool = False
+    # chromium: an append is parsed in steps of 128 KiB (StreamParser::kMaxPendingBytesPerParse), and each step hands
+    # on the frames of the WebM Cluster blocks it completed, less those still waiting for a duration or held behind
+    # one (WebMStreamParser::ParseCluster, WebMClusterParser::GetBuffers); coded frame processing, and with it the
+    # duration change, runs once per step. spec: the segment parser loop may run coded frame processing on any part
+    # of a segment, and msecli's reads a Cluster it holds whole at once. Seen with msecli verify: a 136 KB VP9 Cluster
+    # that grows the duration fires durationchange twice, a 298 KB one three times.
+    webm_cluster_parsed_in_steps: bool = False
     # chromium: an append that grows the duration fires durationchange before the readyState events it causes
     # (FrameProcessor updates the duration as it processes frames; readyState follows later, from the pipeline);
     # spec: §7.3 raises readyState first, then runs the duration change. Seen with msecli verify (in most runs: the
@@ -283,7 +290,8 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=1
                    paused_ready_state_holds=True, seek_lowers_ready_state=True,
                    end_of_stream_keeps_duration_when_empty=True, playback_rates=(Fraction(1, 16), Fraction(16)),
                    object_url_resolves_once=True, worker_termination_ends_playback=True,
-                   webm_opus_packet_durations=True, duration_grows_before_ready_state=True,
+                   webm_opus_packet_durations=True, webm_cluster_parsed_in_steps=True,
+                   duration_grows_before_ready_state=True,
                    generated_timestamps_as_parsed=True, error_stops_pipeline=True,
                    duration_before_metadata=True, underflow_keeps_current_data=True,
                    video_underflow_threshold=Fraction(3), seek_fudge_before_ranges=True,

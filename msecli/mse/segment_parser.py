@@ -309,25 +309,37 @@ class WebmParser(SegmentParser):
         self.opus_packet_durations = profile is not None and profile.webm_opus_packet_durations
         self.ready_in_decode_order = profile is not None and profile.muxed_frames_in_decode_order
         self.block_rules = profile is not None and profile.webm_block_rules
+        self.in_steps = profile is not None and profile.webm_cluster_parsed_in_steps
         self.scale = 1_000_000
-        self.open_cluster: _OpenCluster | None = None  # an unknown-size Cluster being read block by block
+        self.open_cluster: _OpenCluster | None = None  # a Cluster being read block by block
         self.longest: dict[int, int] = {}  # per track, the longest frame duration seen (ticks)
+        self._at = 0  # where the data `next` is given starts, from the first byte left unparsed when this append came
+        self._limit = PARSE_STEP  # in_steps: the end of what the current Parse() call inspects, in the same coordinates
 
     def reset(self) -> None:
         self.open_cluster = None
 
+    def begin_append(self, leftover: int) -> None:
+        self._at, self._limit = 0, leftover + PARSE_STEP
+
     def next(self, data: Buffer) -> Item:
-        if self.open_cluster is not None:
-            return self._cluster_children(data)
+        item = self._cluster_children(data) if self.open_cluster is not None else self._next(data)
+        if isinstance(item, (Skip, Init, Media)):
+            self._at += item.size
+            while self._at > self._limit:  # an element read whole only by a later Parse() call
+                self._limit += PARSE_STEP
+        return item
+
+    def _next(self, data: Buffer) -> Item:
         header = _element(data, 0)
         if header is None:
             return NeedData()
         element_id, start, size = header
         if element_id == ids.EBML:
             return self._init(data)
-        if element_id == ids.CLUSTER and (size == UNKNOWN_SIZE or start + size > len(data)):
+        if element_id == ids.CLUSTER and (size == UNKNOWN_SIZE or start + size > self._visible(data)):
             # Read it block by block, as Chromium's WebMClusterParser does: a live stream's Cluster has no end to
-            # wait for, and the blocks of one still arriving are buffered as they come in.
+            # wait for, and the blocks of one still arriving (or past this parse step) are buffered as they come in.
             self.open_cluster = _OpenCluster(size=None if size == UNKNOWN_SIZE else size)
             return Media(start, [], complete=False)
         if element_id == ids.CLUSTER:
@@ -426,7 +438,20 @@ class WebmParser(SegmentParser):
     def _saw_duration(self, track: int, duration: int) -> None:
         self.longest[track] = max(self.longest.get(track, 0), duration)
 
+    def _visible(self, data: Buffer) -> int:
+        """How much of the data this parse step reads: all of it, or (in_steps) up to the current step's end."""
+        return min(len(data), self._limit - self._at) if self.in_steps else len(data)
+
     def _cluster_children(self, data: Buffer) -> Item:
+        """What the next parse step that reads a whole child of the open Cluster gives (in_steps: each step inspects
+        128 KiB more of the append; otherwise one step reads all the data)."""
+        while True:
+            item = self._step_children(memoryview(data)[: self._visible(data)])
+            if not isinstance(item, NeedData) or self._visible(data) == len(data):
+                return item
+            self._limit += PARSE_STEP  # the next Parse() call inspects 128 KiB more
+
+    def _step_children(self, data: Buffer) -> Item:
         """The children of an open Cluster the data holds whole, with the frames they make ready (one batch, as
         Chromium's WebMClusterParser hands on what one parse gives), or its end."""
         cluster = self.open_cluster
