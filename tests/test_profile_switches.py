@@ -297,3 +297,22 @@ def test_attributes_read_the_double_the_page_set_while_the_time_used_is_whole_mi
     sb.append_buffer((media["aac-tone"] / "audio" / "seg-00002.m4s").read_bytes())
     page.loop.run_until_idle()
     assert sb.attributes()["timestampOffset"] == float(sb.timestamp_offset) != 0.1 + 0.2
+
+
+CLUSTER_WITH_PIXEL_WIDTH = bytes.fromhex("1F43B67586" "E78100" "B08100")  # Cluster: Timestamp 0, PixelWidth 0
+
+
+def test_an_element_no_cluster_holds_chromium_refuses_it_the_spec_profile_skips_it(media):
+    """webm_unknown_cluster_child_rejected, whole and read block by block (the PixelWidth header alone is enough)."""
+    init = (media["vp9-webm"] / "video" / "init.webm").read_bytes()
+    spec, chromium = (parser_for('video/webm; codecs="vp9"', profile) for profile in (SPEC, CHROMIUM))
+    for parser in (spec, chromium):
+        assert isinstance(parser.next(init), Init)
+    assert spec.next(CLUSTER_WITH_PIXEL_WIDTH) == Media(len(CLUSTER_WITH_PIXEL_WIDTH), [])
+    with pytest.raises(ParseError, match="element 0xB0 inside a Cluster"):
+        chromium.next(CLUSTER_WITH_PIXEL_WIDTH)
+    chromium.reset()
+    opened = chromium.next(CLUSTER_WITH_PIXEL_WIDTH[:10])
+    assert opened == Media(5, [], complete=False)
+    with pytest.raises(ParseError, match="element 0xB0 inside a Cluster"):
+        chromium.next(CLUSTER_WITH_PIXEL_WIDTH[5:10])

@@ -211,6 +211,12 @@ class Profile:
     # order, laced ones split into their frames. Seen with msecli verify for the first (two blocks of a muxed Cluster
     # swapped; a lone block with timecode -1 is accepted, whatever older sources say); lacing read from the source.
     webm_block_rules: bool = False
+    # chromium: inside a WebM Cluster of known size, an element that is none of a Cluster's children (Timestamp,
+    # SilentTracks, Position, PrevSize, BlockGroup, SimpleBlock, EncryptedBlock, Void, CRC-32) is a parse error as soon
+    # as its header is read (WebMListParser::ParseListElement); spec profile: EBML readers skip elements they do not
+    # know. Seen with msecli verify: a Cluster cut short, then the start of another, whose bytes complete the first's
+    # block and leave a PixelWidth ID where the next child should begin.
+    webm_unknown_cluster_child_rejected: bool = False
     # chromium: an MPEG audio frame header initialises (and its frame is read) only once the whole frame is in
     # (MPEGAudioStreamParserBase::ParseFrame); spec (MPEG audio byte stream format): every frame header is an
     # initialization segment. Seen with msecli verify: 100 bytes of an MP3 or 20 of an ADTS stream leave
@@ -299,6 +305,7 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=1
                    mp4_decode_times_ignore_edit_list=True, muxed_frames_in_decode_order=True,
                    group_start_opens_every_range=True, muxed_mp4_waits_for_whole_fragment=True,
                    mp4_box_size_limits=True, error_end_of_stream_keeps_ranges=True, webm_block_rules=True,
+                   webm_unknown_cluster_child_rejected=True,
                    mpeg_audio_init_waits_for_whole_frame=True, mp3_info_frames_skipped=True,
                    h264_keyframes_from_bitstream=True,
                    mp4_nal_samples_checked=True, range_starts_at_its_first_frame=True,

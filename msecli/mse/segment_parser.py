@@ -310,6 +310,7 @@ class WebmParser(SegmentParser):
         self.ready_in_decode_order = profile is not None and profile.muxed_frames_in_decode_order
         self.block_rules = profile is not None and profile.webm_block_rules
         self.in_steps = profile is not None and profile.webm_cluster_parsed_in_steps
+        self.known_children_only = profile is not None and profile.webm_unknown_cluster_child_rejected
         self.scale = 1_000_000
         self.open_cluster: _OpenCluster | None = None  # a Cluster being read block by block
         self.longest: dict[int, int] = {}  # per track, the longest frame duration seen (ticks)
@@ -388,6 +389,8 @@ class WebmParser(SegmentParser):
         end = start + size
         if end > len(data):
             return NeedData("media")
+        if self.known_children_only:
+            self._check_children(data, start, end)
         nodes = webm.parse_elements(data, 0, end).nodes
         if self.block_rules:
             last = None
@@ -412,6 +415,15 @@ class WebmParser(SegmentParser):
         batches = [self._batch(data, track, table, seq[bounds[i] : bounds[i + 1]])
                    for i, (track, table) in enumerate(tables.items())]  # fmt: skip
         return Media(end, batches)
+
+    @staticmethod
+    def _check_children(data: Buffer, start: int, end: int) -> None:
+        """chromium (webm_unknown_cluster_child_rejected): every child of a whole Cluster is one a Cluster holds."""
+        while start < end and (child := read_element_header(data, start, end)) is not None:
+            _check_cluster_child(child[0], start)
+            if child[2] == UNKNOWN_SIZE:
+                return
+            start = child[1] + child[2]
 
     def _batch(self, data: Buffer, track: int, table: np.ndarray, seq: np.ndarray) -> FrameBatch:
         if not (self.opus_packet_durations and self.tracks[track].codecs == "opus" and len(table)):
@@ -464,6 +476,8 @@ class WebmParser(SegmentParser):
             element_id, start, size = child
             if cluster.size is None and element_id not in webm.CLUSTER_CHILDREN:  # that ends an unknown-size Cluster
                 return self._end_cluster(cluster, offset)
+            if cluster.size is not None and self.known_children_only:
+                _check_cluster_child(element_id, offset)
             if cluster.size is not None and size != UNKNOWN_SIZE and cluster.read + start + size - offset > cluster.size:
                 # An element that runs past the end of its Cluster (say a new Cluster appended before the rest of
                 # this one): a parse error as soon as its header is read (Chromium's WebMListParser).
@@ -541,6 +555,12 @@ class WebmParser(SegmentParser):
         if duration is None:
             duration = self.tracks[track].defaults.get("DefaultDuration") or None
         return None if duration is None else duration * factor
+
+
+def _check_cluster_child(element_id: int, offset: int) -> None:
+    if element_id not in webm.CLUSTER_CHILDREN:
+        raise ParseError(f"element 0x{element_id:X} inside a Cluster, which holds no such element", offset=offset,
+                         path="Cluster")  # fmt: skip
 
 
 def _block_of(node: iso_boxes.Node) -> iso_boxes.Node | None:
