@@ -17,6 +17,7 @@ from tests.media import (
     encode_tone,
     h264_sample_variants,
     lone_block_cluster,
+    mdat_variants,
     recovery_point_variants,
     remux,
 )
@@ -54,7 +55,9 @@ def media(segmented, tmp_path_factory) -> dict[str, Path]:
     - adts: tone.aac, the AAC sample's 470 frames as ADTS (no edit list: the priming frame is audio), and audio/
       as in aac-tone (for changeType between the two);
     - two-sizes: video/ as in h264-aac (640x360) and small/, the same video at 320x180 (an ABR rendition);
-    - muxed: the h264-aac sample muxed, muxed/ with [-0.021333, 4) [3.989333, 8) [8, 10);
+    - muxed: the h264-aac sample muxed, muxed/ with [-0.021333, 4) [3.989333, 8) [8, 10), and seg-00002 laid out
+      otherwise beside it: its video and audio samples in two mdats, a free box between its moof and mdat
+      (tests.media.mdat_variants);
     - broken-h264: video/ as in h264-aac, and beside its segments seg-00002 altered as broken muxers alter H.264
       (tests.media.h264_sample_variants);
     - webm-lone-block: video/ as in vp9-webm, and lone-block.webm: a Cluster of one VP9 keyframe at 0 with no duration
@@ -84,6 +87,10 @@ def media(segmented, tmp_path_factory) -> dict[str, Path]:
     shutil.copytree(segmented(open_gop / "open-gop.mp4", duration=2) / "video", open_gop / "video")
     for name, data in recovery_point_variants((open_gop / "video" / "seg-00003.m4s").read_bytes()).items():
         (open_gop / "video" / name).write_bytes(data)
+    muxed = tmp_path_factory.mktemp("muxed")
+    shutil.copytree(segmented(SAMPLES / "h264-aac.mp4", muxed=True) / "muxed", muxed / "muxed")
+    for name, data in mdat_variants((muxed / "muxed" / "seg-00002.m4s").read_bytes()).items():
+        (muxed / "muxed" / name).write_bytes(data)
     mp3 = tmp_path_factory.mktemp("mp3")
     encode_tone(mp3 / "tone.mp3", "mp3", "libmp3lame", seconds=3.0, rate=44100)
     encode_tone(mp3 / "tone24.mp3", "mp3", "libmp3lame", seconds=2.0, rate=24000)
@@ -98,7 +105,7 @@ def media(segmented, tmp_path_factory) -> dict[str, Path]:
         "aac-tone": segmented(SAMPLES / "aac-tone.m4a"),
         "h264-aac": segmented(SAMPLES / "h264-aac.mp4"),
         "vp9-webm": segmented(SAMPLES / "vp9-opus.webm", format="webm"),
-        "muxed": segmented(SAMPLES / "h264-aac.mp4", muxed=True),
+        "muxed": muxed,
     }
 
 

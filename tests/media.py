@@ -296,6 +296,34 @@ def h264_sample_variants(segment: bytes) -> dict[str, bytes]:
     }
 
 
+def mdat_variants(segment: bytes) -> dict[str, bytes]:
+    """A muxed media segment (styp, moof with a video traf then an audio traf, one mdat: the video samples, then the
+    audio ones) laid out otherwise: its samples in two mdats, the video's and the audio's (the audio trun's data_offset
+    8 bytes further); an 8-byte free box between the moof and the mdat (both truns' data_offset 8 bytes further)."""
+    moof = next(b for b in iter_boxes(segment) if b.type == "moof")
+    mdat = next(b for b in iter_boxes(segment) if b.type == "mdat")
+    assert mdat.offset == moof.end and segment[mdat.offset : mdat.offset + 4] != b"\0\0\0\1"
+    fields = []  # where each traf's trun keeps its data_offset
+    for traf in (b for b in iter_boxes(segment, moof.payload_offset, moof.end) if b.type == "traf"):
+        trun = next(b for b in iter_boxes(segment, traf.payload_offset, traf.end) if b.type == "trun")
+        assert struct.unpack_from(">I", segment, trun.payload_offset)[0] & 0x1  # data-offset-present
+        fields.append(trun.payload_offset + 8)
+    assert len(fields) == 2
+
+    def moved(fields_moved: list[int]) -> bytearray:
+        data = bytearray(segment[: moof.end])
+        for at in fields_moved:
+            struct.pack_into(">i", data, at, struct.unpack_from(">i", data, at)[0] + 8)
+        return data
+
+    split = moof.offset + struct.unpack_from(">i", segment, fields[1])[0]  # the audio samples' first byte
+    two = moved(fields[1:])
+    two += struct.pack(">I4s", split - mdat.payload_offset + 8, b"mdat") + segment[mdat.payload_offset : split]
+    two += struct.pack(">I4s", mdat.end - split + 8, b"mdat") + segment[split:]
+    free = moved(fields) + struct.pack(">I4s", 8, b"free") + segment[moof.end :]
+    return {"seg-00002-two-mdats.m4s": bytes(two), "seg-00002-free-before-mdat.m4s": bytes(free)}
+
+
 def lone_block_cluster(segment: bytes) -> bytes:
     """A Cluster (Timestamp 0, an 8-byte size) holding only the first SimpleBlock of the segment's first Cluster,
     with no BlockDuration: a block whose duration nothing in the stream gives."""

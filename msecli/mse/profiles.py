@@ -194,6 +194,13 @@ class Profile:
     # once all its sample data is in (MP4StreamParser::HaveEnoughDataToEnqueueSamples); with one kind of track, each
     # as its bytes arrive, as the spec's segment parser loop does for both. Seen with msecli verify.
     muxed_mp4_waits_for_whole_fragment: bool = False
+    # chromium: an MP4 fragment's samples are read at their offsets from the moof, whatever boxes lie between: a box
+    # other than mdat after the moof, or sample data past the first mdat, is no error, and a fragment whose samples
+    # lie past the bytes appended so far waits for them (MP4StreamParser::EnqueueSample; ReadAndDiscardMDATsUntil
+    # skips whole boxes until past the last sample). spec: one or more mdats follow the moof and hold every sample.
+    # Seen with msecli verify: a segment cut inside its moof, then the next segment, whose bytes end the moof: Chromium
+    # waits in the segment (timestampOffset throws) where the spec's parser finds no mdat after the moof.
+    mp4_samples_read_by_offset: bool = False
     # chromium: a top-level MP4 box of size 0 (running to the end) or of 2^31 bytes or more is a parse error
     # (BoxReader::ReadHeader), where an unknown box of any other size is skipped; spec profile: size 0 runs to the end
     # of the data so far, and any 64-bit size is read. Seen with msecli verify: the tail of an mdat appended after
@@ -304,6 +311,7 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=1
                    paused_pipeline_ends_at_last_frame=True, split_range_starts_at_overlap_end=True,
                    mp4_decode_times_ignore_edit_list=True, muxed_frames_in_decode_order=True,
                    group_start_opens_every_range=True, muxed_mp4_waits_for_whole_fragment=True,
+                   mp4_samples_read_by_offset=True,
                    mp4_box_size_limits=True, error_end_of_stream_keeps_ranges=True, webm_block_rules=True,
                    webm_unknown_cluster_child_rejected=True,
                    mpeg_audio_init_waits_for_whole_frame=True, mp3_info_frames_skipped=True,

@@ -91,6 +91,7 @@ class IsoBmffParser(SegmentParser):
         self.muxed_waits_for_fragment = profile is not None and profile.muxed_mp4_waits_for_whole_fragment
         self.keyframes_from_bitstream = profile is not None and profile.h264_keyframes_from_bitstream
         self.nal_samples_checked = profile is not None and profile.mp4_nal_samples_checked
+        self.samples_by_offset = profile is not None and profile.mp4_samples_read_by_offset
         self._open: _OpenFragment | None = None  # the media segment whose mdat is still arriving
         self._origin = 0  # where this append's bytes begin in the data `next` is given (negative once passed)
         self._failure: ParseError | None = None  # found in a sample; raised once the frames before it are processed
@@ -129,10 +130,11 @@ class IsoBmffParser(SegmentParser):
     @staticmethod
     def _check_box_size(data: Buffer, header: BoxHeader) -> None:
         """chromium (BoxReader::ReadHeader): a box that runs to the end (size 0) or is 2 GiB or more is an error."""
-        if int.from_bytes(bytes(data[0:4]), "big") == 0:
-            raise ParseError(f"{header.type} box of size 0 (to the end): not supported", offset=0, path=header.type)
+        at = header.offset
+        if int.from_bytes(bytes(data[at : at + 4]), "big") == 0:
+            raise ParseError(f"{header.type} box of size 0 (to the end): not supported", offset=at, path=header.type)
         if header.size > INT32_MAX:
-            raise ParseError(f"{header.type} box of {header.size} bytes: over 2^31 - 1", offset=0, path=header.type)
+            raise ParseError(f"{header.type} box of {header.size} bytes: over 2^31 - 1", offset=at, path=header.type)
 
     def _init(self, data: Buffer, offset: int) -> Item:
         while True:
@@ -163,25 +165,41 @@ class IsoBmffParser(SegmentParser):
             return NeedData(None if self.media_starts_after_moof else "media")
         if moof.type != "moof":
             raise ParseError(f"{moof.type} where a moof should follow styp", offset=offset, path=moof.type)
-        mdat = read_box_header(data, moof.end, len(data))
-        if mdat is None:
-            return NeedData("media")
-        if mdat.type != "mdat":
-            raise ParseError(f"{mdat.type} where the moof's mdat should be", offset=moof.end, path=mdat.type)
         if self._open is None:
-            self._open = _OpenFragment(self._fragment_batches(data, moof, mdat))
-        if mdat.end > len(data):
+            self._open = _OpenFragment(self._fragment_batches(data, moof))
+        end = self._sample_data_end(data, moof)
+        if end is None or end > len(data):
             # §5.4 step 6.2: the coded frames complete so far are processed while the rest of the mdat arrives
             # (chromium: with audio and video in the init segment, only once all the fragment's samples are in).
             if self.muxed_waits_for_fragment and self._muxed() and len(data) < self._open.data_end:
                 return NeedData("media")
             batches = self._hand_out(data, len(data))
             return Media(0, batches, complete=False) if batches else NeedData("media")
-        batches = self._hand_out(data, mdat.end)
+        batches = self._hand_out(data, end)
         if self._failure is not None:
             return Media(0, batches, complete=False)  # the frames before the failing step; the error comes next
         self._open = None
-        return Media(mdat.end, batches)
+        return Media(end, batches)
+
+    def _sample_data_end(self, data: Buffer, moof: BoxHeader) -> int | None:
+        """Where the boxes after the moof that hold its samples end (None while a box header is still to come): the
+        mdats up to the one the last sample ends in, which must hold every sample. chromium (mp4_samples_read_by_offset):
+        samples are read at their offsets from the moof, whatever boxes lie there, and whole boxes are skipped until
+        past the last sample (MP4StreamParser::EnqueueSample, ReadAndDiscardMDATsUntil)."""
+        assert self._open is not None
+        tail, needed = moof.end, self._open.data_end
+        while tail < needed or (tail == moof.end and not self.samples_by_offset):  # spec: at least one mdat
+            box = read_box_header(data, tail, len(data))
+            if box is None:
+                return None
+            if self.box_size_limits:
+                self._check_box_size(data, box)
+            if box.type != "mdat" and not self.samples_by_offset:
+                where = "where the moof's mdat should be" if tail == moof.end else "before the moof's samples end"
+                raise ParseError(f"{box.type} {where} (the mdats must hold every sample the truns list)", offset=tail,
+                                 path=box.type)  # fmt: skip
+            tail = box.end
+        return tail
 
     def _hand_out(self, data: Buffer, available: int) -> list[FrameBatch]:
         """The fragment's frames complete within `available` bytes. chromium: H.264/HEVC samples read as its MP4 parser
@@ -232,7 +250,7 @@ class IsoBmffParser(SegmentParser):
         kinds = {info.kind for info in self.tracks.values()}
         return "audio" in kinds and "video" in kinds
 
-    def _fragment_batches(self, data: Buffer, moof: BoxHeader, mdat: BoxHeader) -> list[FrameBatch]:
+    def _fragment_batches(self, data: Buffer, moof: BoxHeader) -> list[FrameBatch]:
         """Every track's frames of the fragment, in the segment's order (its track runs one after another)."""
         problem = fragments.relative_addressing_problem(data, moof)
         if problem is not None:
@@ -246,10 +264,6 @@ class IsoBmffParser(SegmentParser):
         batches: list[FrameBatch] = []
         placed = 0
         for track_id, table in tables.items():
-            if len(table) and int((table["offset"] + table["size"]).max()) > mdat.end:
-                raise ParseError(
-                    "the mdat does not hold all the samples the trun lists", offset=mdat.offset, path="mdat"
-                )
             if self.decode_times_ignore_edit_list and self.tracks[track_id].media_time:
                 table["dts"] += self.tracks[track_id].media_time  # the edit moved both: move DTS back
             seq = np.arange(placed, placed + len(table))
