@@ -257,6 +257,13 @@ class Profile:
     # decoded after it stay; spec: every frame presented in [start, remove end timestamp) (coded frame removal 3.3).
     # Seen with msecli verify: remove(3, 3.1) before an open GOP at 4 leaves [4, 5.9), not [4, 4.033).
     removal_stops_at_its_keyframe: bool = False
+    # chromium: remove() splits a range at the keyframe its end moves on to only when that keyframe lies in the range
+    # that holds the end (SourceBufferStream::Remove finds it with FindKeyframeAfterTimestamp, in that range alone; an
+    # end in no range, or with no keyframe after it there, ends the removal at the end itself, and RemoveInternal
+    # splits no range that starts at or after it); the same frames go as under the spec's step 3.2. Seen with msecli
+    # verify: remove(0, 0.999) before a muxed range [4, 7] leaves it whole, where splitting the audio, whose range
+    # begins at its coded frame group's start, at its first keyframe 4.001 read [4.001, 7].
+    removal_split_within_its_range: bool = False
     # chromium: an init segment's tracks and the codecs of the last addSourceBuffer/changeType type pair off
     # (SourceBufferState::OnNewConfigs): each audio and video track takes one listed codec (vp9 and vp09.*, avc1 and
     # avc3 alike) and a listed codec no track takes is an error ("misses expected track"); an MP4 AAC track's esds
@@ -311,7 +318,7 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=1
                    paused_pipeline_ends_at_last_frame=True, split_range_starts_at_overlap_end=True,
                    mp4_decode_times_ignore_edit_list=True, muxed_frames_in_decode_order=True,
                    group_start_opens_every_range=True, muxed_mp4_waits_for_whole_fragment=True,
-                   mp4_samples_read_by_offset=True,
+                   mp4_samples_read_by_offset=True, removal_split_within_its_range=True,
                    mp4_box_size_limits=True, error_end_of_stream_keeps_ranges=True, webm_block_rules=True,
                    webm_unknown_cluster_child_rejected=True,
                    mpeg_audio_init_waits_for_whole_frame=True, mp3_info_frames_skipped=True,

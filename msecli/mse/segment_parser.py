@@ -462,6 +462,7 @@ class WebmParser(SegmentParser):
         return default_ms * self.timescale // 1000
 
     def _saw_duration(self, track: int, duration: int) -> None:
+        """`duration` in ticks of the parser's timescale (not the open Cluster's grid), as `_estimate` gives them."""
         self.longest[track] = max(self.longest.get(track, 0), duration)
 
     def _visible(self, data: Buffer) -> int:
@@ -515,7 +516,7 @@ class WebmParser(SegmentParser):
         longest seen, and every frame goes."""
         self.open_cluster = None
         for track, (time, key, frame_size) in cluster.held.items():
-            cluster.queue(track, time, self._estimate(track), key, frame_size)
+            cluster.queue(track, time, self._estimate(track) * self._grid_factor, key, frame_size)
         cluster.held.clear()
         return Media(size, self._frame_batches(cluster.ready(self.ready_in_decode_order)), complete=True)
 
@@ -540,7 +541,7 @@ class WebmParser(SegmentParser):
         time *= self._grid_factor
         held = cluster.held.pop(track, None)
         if held is not None:  # the next block of the track says how long the held one lasts
-            self._saw_duration(track, time - held[0])
+            self._saw_duration(track, (time - held[0]) // self._grid_factor)
             cluster.queue(track, held[0], time - held[0], held[1], held[2])
         duration = self._block_duration(node, track, data, block.fields["payload_offset"], size)
         if duration is not None:

@@ -857,6 +857,22 @@ class SourceBuffer:
 
     # §8 Removal and eviction
 
+    def _keyframe_split_at(self, track: TrackBuffer, end: Time, keyframe: Fraction | None) -> Fraction | None:
+        """Where the chromium profile's removal splits a range: at `keyframe`, the one step 3.2 found, only when it lies
+        in the range that holds `end` (removal_split_within_its_range)."""
+        if keyframe is None or not self.profile.removal_split_within_its_range:
+            return keyframe
+        span = track.ranges(self.profile.merge_gap(track)).range_containing(end)
+        return keyframe if span is not None and keyframe < span[1] else None
+
+    def _split_reach(self, remove_end: Time, end: Time, split_at: Fraction | None) -> Time:
+        """How far the chromium profile's removal reaches into the ranges (the ones starting at or past it stay whole):
+        the remove end timestamp, or with no keyframe to split at in end's range, `end` itself (capped as step 3.1
+        caps it)."""
+        if split_at is not None or not self.profile.removal_split_within_its_range:
+            return remove_end
+        return min(remove_end, end)
+
     def coded_frame_removal(self, start: Time, end: Time, only: list[TrackBuffer] | None = None,
                             splits: bool = False) -> None:  # fmt: skip
         """#sourcebuffer-coded-frame-removal. `only`: the track buffers step 3 visits, when not all of them
@@ -869,7 +885,8 @@ class SourceBuffer:
             rap_after = track.first_random_access_point_at_or_after(end) if end != INF else None  # 3.2
             if rap_after is not None:
                 remove_end = rap_after
-            track.drop_bridges_in(start, remove_end)  # chromium: the range splits again at remove_end
+            split_at = self._keyframe_split_at(track, end, rap_after)
+            track.drop_bridges_in(start, self._split_reach(remove_end, end, split_at))  # chromium: the range splits again
             doomed = track.indexes_starting_in(start, remove_end)  # 3.3
             if self.profile.removal_stops_at_its_keyframe and rap_after is not None:
                 # DEVIATION (chromium profile): only what precedes that keyframe in decode order goes.
@@ -877,13 +894,13 @@ class SourceBuffer:
             hit_last = track.dts_equals(doomed, track.last_decode_timestamp)
             first_pts = track.min_pts(doomed) if len(doomed) else None
             removed = track.remove_with_dependants(doomed)  # 3.4
-            if removed and rap_after is not None and self.profile.range_starts_at_its_first_frame:
+            if removed and split_at is not None and self.profile.range_starts_at_its_first_frame:
                 # DEVIATION (chromium profile): the range splits at that keyframe, which begins the new range.
-                index = track.keyframe_index(rap_after)
+                index = track.keyframe_index(split_at)
                 if index < len(track):
-                    track.head(track.frame(index).dts, rap_after)
-            if splits and rap_after is not None and self.profile.removal_splits_its_range:
-                track.cut(rap_after)  # DEVIATION (chromium profile): the range stays split at that keyframe
+                    track.head(track.frame(index).dts, split_at)
+            if splits and split_at is not None and self.profile.removal_splits_its_range:
+                track.cut(split_at)  # DEVIATION (chromium profile): the range stays split at that keyframe
             if hit_last and removed and first_pts is not None:
                 self._new_coded_frame_group(first_pts)
         self.host.mirror(lambda element: element.media_source_changed(removal=True))  # 3.5
