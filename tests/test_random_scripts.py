@@ -11,9 +11,11 @@ import pytest
 from msecli.sim.scenario import load_script, run_script
 from tests.random_scripts import script
 
+SETS = [("mp4", "h264-aac", 6), ("webm", "vp9-webm", 6), ("mp4-muxed", "muxed", 3), ("webm-muxed", "muxed-webm", 3)]
+CASES = [(fmt, media_set, seed) for fmt, media_set, seeds in SETS for seed in range(seeds)]
 
-@pytest.mark.parametrize("fmt, media_set", [("mp4", "h264-aac"), ("webm", "vp9-webm")])
-@pytest.mark.parametrize("seed", range(6))
+
+@pytest.mark.parametrize("fmt, media_set, seed", CASES)
 def test_random_scripts_run_to_the_end_with_normalised_ranges(fmt, media_set, seed, tmp_path, media):
     data = script(fmt, seed)
     path = tmp_path / "script.json"

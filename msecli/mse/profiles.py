@@ -264,6 +264,14 @@ class Profile:
     # verify: remove(0, 0.999) before a muxed range [4, 7] leaves it whole, where splitting the audio, whose range
     # begins at its coded frame group's start, at its first keyframe 4.001 read [4.001, 7].
     removal_split_within_its_range: bool = False
+    # chromium: a removal that takes the last frame appended leaves the frame processor as it was: group end timestamp,
+    # last decode timestamp, last frame duration, highest end timestamp and need random access point flag
+    # (SourceBufferState::Remove tells only the streams); spec §8.1 step 3.3: segments mode ends the coded frame group
+    # at that frame's presentation timestamp, sequence mode starts the next where the last ended, and every track
+    # buffer's append state is unset. Seen with msecli verify: in a muxed SourceBuffer, remove(2.029, Infinity) after
+    # an append ending at 8.010665, then mode = "sequence": the next segment starts at 8.010664, timestampOffset
+    # 4.021331 (the spec profile started it where the removed frame was presented).
+    removal_keeps_append_state: bool = False
     # chromium: an init segment's tracks and the codecs of the last addSourceBuffer/changeType type pair off
     # (SourceBufferState::OnNewConfigs): each audio and video track takes one listed codec (vp9 and vp09.*, avc1 and
     # avc3 alike) and a listed codec no track takes is an error ("misses expected track"); an MP4 AAC track's esds
@@ -319,6 +327,7 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=1
                    mp4_decode_times_ignore_edit_list=True, muxed_frames_in_decode_order=True,
                    group_start_opens_every_range=True, muxed_mp4_waits_for_whole_fragment=True,
                    mp4_samples_read_by_offset=True, removal_split_within_its_range=True,
+                   removal_keeps_append_state=True,
                    mp4_box_size_limits=True, error_end_of_stream_keeps_ranges=True, webm_block_rules=True,
                    webm_unknown_cluster_child_rejected=True,
                    mpeg_audio_init_waits_for_whole_frame=True, mp3_info_frames_skipped=True,

@@ -891,8 +891,7 @@ class SourceBuffer:
             if self.profile.removal_stops_at_its_keyframe and rap_after is not None:
                 # DEVIATION (chromium profile): only what precedes that keyframe in decode order goes.
                 doomed = doomed[doomed < track.keyframe_index(rap_after)]
-            hit_last = track.dts_equals(doomed, track.last_decode_timestamp)
-            first_pts = track.min_pts(doomed) if len(doomed) else None
+            last_appended_pts = track.pts_where_dts_is(doomed, track.last_decode_timestamp)  # 3.3.1
             removed = track.remove_with_dependants(doomed)  # 3.4
             if removed and split_at is not None and self.profile.range_starts_at_its_first_frame:
                 # DEVIATION (chromium profile): the range splits at that keyframe, which begins the new range.
@@ -901,8 +900,8 @@ class SourceBuffer:
                     track.head(track.frame(index).dts, split_at)
             if splits and split_at is not None and self.profile.removal_splits_its_range:
                 track.cut(split_at)  # DEVIATION (chromium profile): the range stays split at that keyframe
-            if hit_last and removed and first_pts is not None:
-                self._new_coded_frame_group(first_pts)
+            if last_appended_pts is not None and not self.profile.removal_keeps_append_state:
+                self._new_coded_frame_group(last_appended_pts)  # 3.3.1-3.3.5
         self.host.mirror(lambda element: element.media_source_changed(removal=True))  # 3.5
         if self.buffer_full_flag and self._within_quota():  # 4
             self.buffer_full_flag = False

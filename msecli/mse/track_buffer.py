@@ -290,13 +290,12 @@ class TrackBuffer:
                 return int(index), frame
         return None
 
-    def dts_equals(self, indexes: np.ndarray, value: Fraction | None) -> bool:
+    def pts_where_dts_is(self, indexes: np.ndarray, value: Fraction | None) -> Fraction | None:
+        """The PTS of the first of the frames at decode `indexes` whose DTS is `value`; None if none is."""
         if value is None or not len(indexes) or (value * self.scale).denominator != 1:
-            return False
-        return bool((self._decode["dts"][indexes] == self.ticks(value)).any())
-
-    def min_pts(self, indexes: np.ndarray) -> Fraction:
-        return self.time(self._decode["pts"][indexes].min())
+            return None
+        found = np.flatnonzero(self._decode["dts"][indexes] == self.ticks(value))
+        return self.time(self._decode["pts"][indexes[found[0]]]) if len(found) else None
 
     def first_random_access_point_at_or_after(self, time: Time) -> Fraction | None:
         """The smallest PTS of a keyframe at or after `time`, looking no further than needed."""
