@@ -862,6 +862,8 @@ class SourceBuffer:
         in the range that holds `end` (removal_split_within_its_range)."""
         if keyframe is None or not self.profile.removal_split_within_its_range:
             return keyframe
+        if track.in_bridge_gap(end):  # SourceBufferRange::NextKeyframeTimestamp: `end` itself, the range starts there
+            return None
         span = track.ranges(self.profile.merge_gap(track)).range_containing(end)
         return keyframe if span is not None and keyframe < span[1] else None
 

@@ -503,11 +503,22 @@ class TrackBuffer:
         self.mutations += 1
 
     def drop_bridges_in(self, start: Time, end: Time) -> None:
-        """A removal of [start, end) splits the range again, at a keyframe at or after `end`: what it crosses goes."""
-        kept = [bridge for bridge in self.bridges if not (bridge[0] < end and bridge[1] > start)]
-        if len(kept) != len(self.bridges):
+        """A removal of [start, end) splits the range again at `end`: a bridge it crosses goes, or when its keyframe
+        lies past `end`, starts there (SourceBufferRange::SplitRange starts the range it splits off no earlier)."""
+        kept = []
+        for bridge in self.bridges:
+            if not (bridge[0] < end and bridge[1] > start):
+                kept.append(bridge)
+            elif bridge[1] > end:
+                kept.append((Fraction(end), bridge[1], bridge[2]))
+        if kept != self.bridges:
             self.bridges = kept
             self.mutations += 1
+
+    def in_bridge_gap(self, time: Time) -> bool:
+        """Does `time` lie strictly inside a bridge still standing: after a range's start, before its first keyframe?"""
+        return any(start < time < keyframe and self.first_random_access_point_at_or_after(start) == keyframe
+                   and not len(self.indexes_starting_in(start, keyframe)) for start, keyframe, _ in self.bridges)  # fmt: skip
 
     def _drop_orphaned_bridges(self) -> None:
         kept = [bridge for bridge in self.bridges if self.first_random_access_point_at_or_after(bridge[1]) == bridge[1]]
