@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(BIN)/msecli simulate $(DEMO_OUT)/h264-aac --bandwidth 600kbps --seek 8@4 --live --clock realtime
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m tests.run_suite
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
