@@ -19,6 +19,7 @@ from msecli.mse.coded_frames import FrameBatch
 from msecli.mse.profiles import CHROMIUM, SPEC
 from msecli.mse.segment_parser import Init, Media, NeedData, Skip, parser_for
 from msecli.sim.page import attached_page
+from tests.media import trun_layout
 
 JUNK = bytes.fromhex("0000001000000af1") + bytes(8)  # a 16-byte "box" of type 00 00 0a f1
 
@@ -316,3 +317,18 @@ def test_an_element_no_cluster_holds_chromium_refuses_it_the_spec_profile_skips_
     assert opened == Media(5, [], complete=False)
     with pytest.raises(ParseError, match="element 0xB0 inside a Cluster"):
         chromium.next(CLUSTER_WITH_PIXEL_WIDTH[5:10])
+
+
+def test_a_reserved_sample_dependency_chromium_refuses_the_fragment_the_spec_profile_takes_it(media):
+    """mp4_reserved_sample_dependency_refused: sample 5's flags with sample_depends_on = 3 (bits 24-25)."""
+    video = media["h264-aac"] / "video"
+    init, segment = (video / "init.mp4").read_bytes(), bytearray((video / "seg-00001.m4s").read_bytes())
+    at = trun_layout(bytes(segment)).flag_fields[5]
+    struct.pack_into(">I", segment, at, struct.unpack_from(">I", segment, at)[0] | 0x03000000)
+    spec, chromium = (parser_for('video/mp4; codecs="avc1.64001e"', profile) for profile in (SPEC, CHROMIUM))
+    for parser in (spec, chromium):
+        assert isinstance(parser.next(init), Init)
+    taken = spec.next(bytes(segment))
+    assert isinstance(taken, Media) and sum(len(batch) for batch in taken.batches) == 120
+    with pytest.raises(ParseError, match="reserved value 3"):
+        chromium.next(bytes(segment))

@@ -201,6 +201,11 @@ class Profile:
     # Seen with msecli verify: a segment cut inside its moof, then the next segment, whose bytes end the moof: Chromium
     # waits in the segment (timestampOffset throws) where the spec's parser finds no mdat after the moof.
     mp4_samples_read_by_offset: bool = False
+    # chromium: an MP4 sample whose flags give sample_depends_on the reserved value 3 is an append error, raised when
+    # the moof is read ("Reserved value used in sample dependency info", TrackRunIterator's PopulateSampleInfo); spec:
+    # the sample flags say only which samples are random access points. Seen with msecli verify: a segment cut inside
+    # its moof, then the start of the next one, whose bytes end the moof as garbage sample flags.
+    mp4_reserved_sample_dependency_refused: bool = False
     # chromium: a top-level MP4 box of size 0 (running to the end) or of 2^31 bytes or more is a parse error
     # (BoxReader::ReadHeader), where an unknown box of any other size is skipped; spec profile: size 0 runs to the end
     # of the data so far, and any 64-bit size is read. Seen with msecli verify: the tail of an mdat appended after
@@ -327,6 +332,7 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=1
                    mp4_decode_times_ignore_edit_list=True, muxed_frames_in_decode_order=True,
                    group_start_opens_every_range=True, muxed_mp4_waits_for_whole_fragment=True,
                    mp4_samples_read_by_offset=True, removal_split_within_its_range=True,
+                   mp4_reserved_sample_dependency_refused=True,
                    removal_keeps_append_state=True,
                    mp4_box_size_limits=True, error_end_of_stream_keeps_ranges=True, webm_block_rules=True,
                    webm_unknown_cluster_child_rejected=True,

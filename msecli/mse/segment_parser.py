@@ -92,6 +92,7 @@ class IsoBmffParser(SegmentParser):
         self.keyframes_from_bitstream = profile is not None and profile.h264_keyframes_from_bitstream
         self.nal_samples_checked = profile is not None and profile.mp4_nal_samples_checked
         self.samples_by_offset = profile is not None and profile.mp4_samples_read_by_offset
+        self.reserved_dependency_refused = profile is not None and profile.mp4_reserved_sample_dependency_refused
         self._open: _OpenFragment | None = None  # the media segment whose mdat is still arriving
         self._origin = 0  # where this append's bytes begin in the data `next` is given (negative once passed)
         self._failure: ParseError | None = None  # found in a sample; raised once the frames before it are processed
@@ -255,12 +256,14 @@ class IsoBmffParser(SegmentParser):
         problem = fragments.relative_addressing_problem(data, moof)
         if problem is not None:
             raise problem
-        tables = fragments.direct_fragment_frames(data, moof.offset, moof.end, self.tracks)
+        refused = self.reserved_dependency_refused
+        tables = fragments.direct_fragment_frames(data, moof.offset, moof.end, self.tracks,
+                                                  reserved_dependency_refused=refused)  # fmt: skip
         if tables is None:
             node = iso_boxes.parse_boxes(data, moof.offset, moof.end).nodes[0]
             if not node.all("traf"):
                 raise ParseError("moof has no traf", offset=moof.offset, path="moof")
-            tables = fragments.fragment_frames(node, self.tracks)
+            tables = fragments.fragment_frames(node, self.tracks, reserved_dependency_refused=refused)
         batches: list[FrameBatch] = []
         placed = 0
         for track_id, table in tables.items():

@@ -59,9 +59,11 @@ def _annexb_parameter_sets(entry: Node | None) -> int:
     return avcc.fields.get("parameter_sets_annexb", 0) if avcc is not None else 0
 
 
-def fragment_frames(moof: Node, infos: dict[int, TrackInfo]) -> dict[int, np.ndarray]:
+def fragment_frames(moof: Node, infos: dict[int, TrackInfo], *, reserved_dependency_refused: bool = False
+                    ) -> dict[int, np.ndarray]:  # fmt: skip
     """Per track ID, the coded frames of one movie fragment (ticks of the track's timescale;
-    offsets are absolute byte offsets in the buffer the moof was parsed from)."""
+    offsets are absolute byte offsets in the buffer the moof was parsed from). `reserved_dependency_refused`: a sample
+    whose flags give sample_depends_on the reserved value 3 is a ParseError, as Chromium's TrackRunIterator has it."""
     trafs = []
     for number, traf in enumerate(moof.all("traf"), start=1):
         path = f"moof/traf[{number}]"
@@ -73,7 +75,7 @@ def fragment_frames(moof: Node, infos: dict[int, TrackInfo]) -> dict[int, np.nda
             raise ParseError(f"track_ID {track_id} is not in the initialization segment", offset=tfhd.offset, path=path)
         tfdt = traf.child("tfdt")
         trafs.append(Traf(tfhd.fields, tfdt.fields["baseMediaDecodeTime"] if tfdt is not None else 0, traf.all("trun")))
-    return traf_frames(moof.offset, trafs, infos)
+    return traf_frames(moof.offset, trafs, infos, reserved_dependency_refused=reserved_dependency_refused)
 
 
 @dataclass(slots=True)
@@ -91,7 +93,8 @@ class Traf:
     runs: Sequence[Run | Node]
 
 
-def traf_frames(moof_offset: int, trafs: list[Traf], infos: dict[int, TrackInfo]) -> dict[int, np.ndarray]:
+def traf_frames(moof_offset: int, trafs: list[Traf], infos: dict[int, TrackInfo], *,
+                reserved_dependency_refused: bool = False) -> dict[int, np.ndarray]:  # fmt: skip
     """The frames of a moof's track fragments, each track's runs in order (ISO/IEC 14496-12 8.8.7-8.8.8:
     tfhd's base data offset, or the moof, or where the previous traf's data ended)."""
     out: dict[int, list[np.ndarray]] = {}
@@ -109,6 +112,9 @@ def traf_frames(moof_offset: int, trafs: list[Traf], infos: dict[int, TrackInfo]
             raise ParseError(f"baseMediaDecodeTime {decode_time} is too large", offset=moof_offset, path="moof/traf/tfdt")
         for run in traf.runs:
             frames, decode_time, position = _run_frames(run, tfhd, info, decode_time, base, position)
+            if reserved_dependency_refused and _reserved_dependency(run, tfhd, info):
+                raise ParseError("a sample's flags give sample_depends_on the reserved value 3 (Chromium: \"Reserved "
+                                 "value used in sample dependency info\")", offset=moof_offset, path="moof/traf/trun")
             out.setdefault(info.id, []).append(frames)
         next_base = position
     return {track_id: parts[0] if len(parts) == 1 else concat(parts) for track_id, parts in out.items()}
@@ -124,9 +130,7 @@ def _run_frames(run: Run | Node, tfhd: dict, info: TrackInfo, decode_time: int, 
     frames = np.empty(count, dtype=FRAME_DTYPE)
     durations = _column(table, "duration", names, tfhd, info, "default_sample_duration", count)
     sizes = _column(table, "size", names, tfhd, info, "default_sample_size", count)
-    flags = _column(table, "flags", names, tfhd, info, "default_sample_flags", count)
-    if "flags" not in names and "first_sample_flags" in run.fields:
-        flags[0] = run.fields["first_sample_flags"]
+    flags = _sample_flags(run, tfhd, info)
     frames["key"] = (flags & NON_SYNC) == 0
     frames["duration"], frames["size"] = durations, sizes
     # The edit list's media_time moves decode and presentation times alike (as FFmpeg applies it), so a B-frame
@@ -140,6 +144,24 @@ def _run_frames(run: Run | Node, tfhd: dict, info: TrackInfo, decode_time: int, 
     data_ends = np.cumsum(sizes)
     frames["offset"] = data_ends - sizes + start
     return frames, decode_time + int(ends[-1]), start + int(data_ends[-1])
+
+
+def _reserved_dependency(run: Run | Node, tfhd: dict, info: TrackInfo) -> bool:
+    """Does a sample of the run have sample_depends_on (bits 24-25 of its flags) set to 3, a reserved value?"""
+    if run.table is None or not run.fields["sample_count"]:
+        return False
+    return bool((((_sample_flags(run, tfhd, info) >> 24) & 3) == 3).any())
+
+
+def _sample_flags(run: Run | Node, tfhd: dict, info: TrackInfo) -> np.ndarray:
+    """Each sample's flags: the trun's own, else first_sample_flags for the first and the tfhd's or trex's default."""
+    table, count = run.table, run.fields["sample_count"]
+    assert table is not None
+    names = table.dtype.names or ()
+    flags = _column(table, "flags", names, tfhd, info, "default_sample_flags", count)
+    if "flags" not in names and "first_sample_flags" in run.fields:
+        flags[0] = run.fields["first_sample_flags"]
+    return flags
 
 
 def _column(table: np.ndarray, name: str, names: tuple[str, ...], tfhd: dict, info: TrackInfo, default: str,
@@ -253,15 +275,17 @@ def relative_addressing_problem(data: Buffer, moof: BoxHeader) -> ParseError | N
     return None
 
 
-def direct_fragment_frames(data: Buffer, start: int, end: int,
-                           infos: dict[int, TrackInfo]) -> dict[int, np.ndarray] | None:  # fmt: skip
+def direct_fragment_frames(data: Buffer, start: int, end: int, infos: dict[int, TrackInfo], *,
+                           reserved_dependency_refused: bool = False) -> dict[int, np.ndarray] | None:  # fmt: skip
     """fragment_frames for the moof occupying data[start:end], or None when it is not a plain one."""
     try:
         trafs = [_direct_traf(data, payload, box_end, infos)
                  for kind, payload, box_end in _boxes(data, start + 8, end) if kind == b"traf"]  # fmt: skip
     except _Unusual:
         return None
-    return traf_frames(start, trafs, infos) if trafs else None
+    if not trafs:
+        return None
+    return traf_frames(start, trafs, infos, reserved_dependency_refused=reserved_dependency_refused)
 
 
 def _boxes(data: Buffer, start: int, end: int) -> list[tuple[bytes, int, int]]:
