@@ -277,6 +277,12 @@ class Profile:
     # an append ending at 8.010665, then mode = "sequence": the next segment starts at 8.010664, timestampOffset
     # 4.021331 (the spec profile started it where the removed frame was presented).
     removal_keeps_append_state: bool = False
+    # chromium: a range reads from its start to its highest frame end (SourceBufferStream::GetBufferedRanges), so a
+    # hole inside one GOP's presentation is buffered: B-frames of a fragment appended in part and not in yet, a gap in
+    # variable-rate video; spec: buffered is the frames' intervals, split where a hole is wider than the merge gap.
+    # Seen with msecli verify: three frames of a GOP in read [11, 11.199999], where the spec's frames leave
+    # [11, 11.066666] [11.166666, 11.199999].
+    range_holds_whole_gops: bool = False
     # chromium: an init segment's tracks and the codecs of the last addSourceBuffer/changeType type pair off
     # (SourceBufferState::OnNewConfigs): each audio and video track takes one listed codec (vp9 and vp09.*, avc1 and
     # avc3 alike) and a listed codec no track takes is an error ("misses expected track"); an MP4 AAC track's esds
@@ -333,7 +339,7 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=1
                    group_start_opens_every_range=True, muxed_mp4_waits_for_whole_fragment=True,
                    mp4_samples_read_by_offset=True, removal_split_within_its_range=True,
                    mp4_reserved_sample_dependency_refused=True,
-                   removal_keeps_append_state=True,
+                   removal_keeps_append_state=True, range_holds_whole_gops=True,
                    mp4_box_size_limits=True, error_end_of_stream_keeps_ranges=True, webm_block_rules=True,
                    webm_unknown_cluster_child_rejected=True,
                    mpeg_audio_init_waits_for_whole_frame=True, mp3_info_frames_skipped=True,

@@ -478,7 +478,8 @@ class SourceBuffer:
                     info = segment.tracks[track_id]
                     active_track_flag |= self._add_track(kind, track_id, "")
                     self.track_buffers[track_id] = TrackBuffer(track_id, kind, info.codecs,
-                                                               merge_by_start=self.profile.merge_by_fudge_room)
+                                                               merge_by_start=self.profile.merge_by_fudge_room,
+                                                               whole_gops=self.profile.range_holds_whole_gops)
             if active_track_flag and self not in ms.active_source_buffers:  # 5.5
                 ms.active_source_buffers = [
                     sb for sb in ms.source_buffers if sb in ms.active_source_buffers or sb is self

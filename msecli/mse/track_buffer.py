@@ -151,6 +151,9 @@ class TrackBuffer:
     # chromium (merge_by_fudge_room): a range joins the one before when it starts within the merge gap of that one's
     # highest frame start (SourceBufferRange::IsNextInPresentationSequence); spec: when the gap between them is smaller
     merge_by_start: bool = False
+    # chromium (range_holds_whole_gops): a hole inside one GOP's presentation is buffered: a range reads from its
+    # start to its highest frame end (SourceBufferStream::GetBufferedRanges); spec: the frames' intervals
+    whole_gops: bool = False
     _ranges_gap: Time | None = None
     _ranges_view: tuple[tuple, TimeRanges] | None = None  # the ranges as Fractions, for the same key
     # chromium: [from, frame) spans reported as buffered with no frame in them, where a range starts before its
@@ -691,11 +694,34 @@ class TrackBuffer:
             if leading is not None and len(leading):
                 shown = ~np.isin(self._presentation["pts"], leading)
                 spans = self._spans_of(self._presentation["pts"][shown], self._presentation["end"][shown])
+            spans = self._gop_holes_filled(spans, leading) if self.whole_gops and len(spans) > 1 else spans
             spans = self._bridged(spans, self._gap_ticks()) if self.bridges else spans
             spans = self._cut_spans(spans) if self.cuts else spans
             view = TimeRanges._normalised([self.time(s) for s, _, _ in spans], [self.time(e) for _, e, _ in spans])
             self._ranges_view = (key, view)
         return self._ranges_view[1]
+
+    def _gop_holes_filled(self, spans: list[list[int]], leading: np.ndarray | None) -> list[list[int]]:
+        """The spans joined across every gap that one GOP's frames lie on both sides of (leading pictures not counted)."""
+        decode = self._decode
+        pts, ends = decode["pts"], decode["pts"] + np.maximum(decode["duration"], 1)
+        if leading is not None and len(leading):
+            hidden = np.isin(pts, leading)
+            pts, ends = np.where(hidden, ends.max(), pts), np.where(hidden, pts.min(), ends)
+        firsts = np.flatnonzero(decode["key"])
+        firsts = firsts if len(firsts) and firsts[0] == 0 else np.concatenate(([0], firsts))
+        lows, highs = np.minimum.reduceat(pts, firsts), np.maximum.reduceat(ends, firsts)
+        order = np.argsort(lows, kind="stable")
+        lows, reach = lows[order], np.maximum.accumulate(highs[order])  # how far the GOPs starting by then reach
+        joined = [spans[0][:]]
+        for span in spans[1:]:
+            last = joined[-1]
+            gop = int(np.searchsorted(lows, last[1], side="right")) - 1
+            if gop >= 0 and reach[gop] >= span[0]:
+                last[1], last[2] = max(last[1], span[1]), max(last[2], span[2])
+            else:
+                joined.append(span[:])
+        return joined
 
     def ranges_end(self, merge_gap: Time) -> Time:
         return self.ranges(merge_gap).highest_end
