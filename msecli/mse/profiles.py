@@ -265,9 +265,12 @@ class Profile:
     # chromium: remove() splits a range at the keyframe its end moves on to only when that keyframe lies in the range
     # that holds the end (SourceBufferStream::Remove finds it with FindKeyframeAfterTimestamp, in that range alone; an
     # end in no range, or with no keyframe after it there, ends the removal at the end itself, and RemoveInternal
-    # splits no range that starts at or after it); the same frames go as under the spec's step 3.2. Seen with msecli
-    # verify: remove(0, 0.999) before a muxed range [4, 7] leaves it whole, where splitting the audio, whose range
-    # begins at its coded frame group's start, at its first keyframe 4.001 read [4.001, 7].
+    # splits no range that starts at or after it; an end between a range's start and its first keyframe, where a coded
+    # frame group opened the range early, counts as a keyframe itself, NextKeyframeTimestamp, and the range starts
+    # there); the same frames go as under the spec's step 3.2. Seen with msecli verify: remove(0, 0.999) before a muxed
+    # range [4, 7] leaves it whole, where splitting the audio, whose range begins at its coded frame group's start, at
+    # its first keyframe 4.001 read [4.001, 7]; remove(1, 1.01) in a video range opened at 0 with its first keyframe at
+    # 1.5 starts it at 1.01.
     removal_split_within_its_range: bool = False
     # chromium: a removal that takes the last frame appended leaves the frame processor as it was: group end timestamp,
     # last decode timestamp, last frame duration, highest end timestamp and need random access point flag
