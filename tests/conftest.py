@@ -58,8 +58,8 @@ def media(segmented, tmp_path_factory) -> dict[str, Path]:
     - muxed: the h264-aac sample muxed, muxed/ with [-0.021333, 4) [3.989333, 8) [8, 10), and seg-00002 laid out
       otherwise beside it: its video and audio samples in two mdats, a free box between its moof and mdat
       (tests.media.mdat_variants);
-    - muxed-webm: the vp9-opus sample muxed as WebM, muxed/ with Clusters [0, 4) [4, 8) [8, 10) (video from 0, 4 and 8,
-      Opus from 0.001 later in each);
+    - muxed-webm: the vp9-opus sample muxed as WebM, muxed/ with Clusters [0, 4) [4, 8) [8, 10) (video from 0, 4 and 8;
+      Opus from 0, 4.001 and 8.001);
     - broken-h264: video/ as in h264-aac, and beside its segments seg-00002 altered as broken muxers alter H.264
       (tests.media.h264_sample_variants);
     - webm-lone-block: video/ as in vp9-webm, and lone-block.webm: a Cluster of one VP9 keyframe at 0 with no duration

@@ -32,6 +32,7 @@ class MediaSource:
         self.in_worker = in_worker
         self.ready_state = ReadyState.CLOSED
         self.ended_with_error = False  # the last end of stream came with an error
+        self.failed = False  # an end of stream came with an error once (chromium: its demuxer stays failed)
         self._duration: Time | None = None  # None = NaN
         self.source_buffers: list[SourceBuffer] = []
         self.active_source_buffers: list[SourceBuffer] = []
@@ -209,7 +210,7 @@ class MediaSource:
             raise InvalidStateError("new duration is below the highest buffered presentation timestamp")
         # 3-4. Not below the highest end time of any track buffer range.
         highest_end = max((sb.track_ranges_end() for sb in self.source_buffers), default=Fraction(0))
-        if new_duration < highest_end:
+        if new_duration < highest_end and not (by_page and self.profile.duration_setter_below_buffered_end):
             new_duration = highest_end
         # 5. Store it.
         self._duration = new_duration
@@ -224,6 +225,9 @@ class MediaSource:
         # 2. Q(sourceended @ MediaSource).
         self.host.queue_event(self, "sourceended")
         # 3. Unset error: duration to the largest buffered end; tell the element all data is there.
+        if error is None and self.failed and self.profile.failed_demuxer_ignores_end_of_stream:
+            return  # DEVIATION (chromium profile): ChunkDemuxer::MarkEndOfStream returns in its PARSE_ERROR state
+        self.failed = self.failed or error is not None
         if error is None:
             highest_end = max((sb.track_ranges_end() for sb in self.source_buffers), default=Fraction(0))
             if highest_end > 0 or not self.profile.end_of_stream_keeps_duration_when_empty:
@@ -237,6 +241,8 @@ class MediaSource:
         is "ended"; chromium (error_end_of_stream_keeps_ranges): not when it ended with an error."""
         if self.ready_state != ReadyState.ENDED:
             return False
+        if self.failed and self.profile.failed_demuxer_ignores_end_of_stream:
+            return False  # chromium: a failed demuxer never marks its streams ended
         return not (self.ended_with_error and self.profile.error_end_of_stream_keeps_ranges)
 
     def reopen_if_ended(self) -> None:

@@ -218,6 +218,18 @@ class Profile:
     # spec: readyState "ended" is enough. Seen with msecli verify: a muxed SourceBuffer with video to 3.999999 and
     # audio to 3.989333 reads [0, 3.989333] after an append error.
     error_end_of_stream_keeps_ranges: bool = False
+    # chromium: once an end of stream came with an error (endOfStream('decode'/'network') or an append error), a later
+    # endOfStream() changes nothing but readyState and sourceended: the duration stays, buffered keeps no "ended" rule,
+    # the element hears nothing (ChunkDemuxer::MarkEndOfStream returns in its PARSE_ERROR state, which nothing
+    # leaves); spec: the end of stream algorithm runs in full. Seen with msecli verify: after an append error,
+    # remove() reopens the MediaSource and endOfStream() leaves the duration at Infinity, where the spec sets it to
+    # the buffered end, 4.866666, with durationchange.
+    failed_demuxer_ignores_end_of_stream: bool = False
+    # chromium: the duration setter takes a value below the highest buffered end time as it is, so long as it is not
+    # below the highest buffered presentation timestamp (Blink's MediaSource::DurationChangeAlgorithm keeps the older
+    # algorithm, without step 4's raise); spec: the new duration becomes the highest end time. Seen with msecli verify:
+    # a muxed VP9 + Opus Cluster whose Opus ends at 4.001 under duration = 4 reads 4, not 4.001.
+    duration_setter_below_buffered_end: bool = False
     # chromium: in a WebM Cluster, a block whose timecode is before the previous block's (of any track) is a parse
     # error, and so is a laced block (WebMClusterParser::OnBlock, ParseBlock); spec profile: blocks are taken in any
     # order, laced ones split into their frames. Seen with msecli verify for the first (two blocks of a muxed Cluster
@@ -344,6 +356,7 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=1
                    mp4_reserved_sample_dependency_refused=True,
                    removal_keeps_append_state=True, range_holds_whole_gops=True,
                    mp4_box_size_limits=True, error_end_of_stream_keeps_ranges=True, webm_block_rules=True,
+                   failed_demuxer_ignores_end_of_stream=True, duration_setter_below_buffered_end=True,
                    webm_unknown_cluster_child_rejected=True,
                    mpeg_audio_init_waits_for_whole_frame=True, mp3_info_frames_skipped=True,
                    h264_keyframes_from_bitstream=True,
