@@ -2,7 +2,9 @@
 aborts over the h264-aac (MP4) or vp9-webm (WebM) segment sets, a SourceBuffer per track or (mp4-muxed, webm-muxed)
 one for both, for differential runs against Chromium:
 
-    python -m tests.random_scripts mp4 7 > /tmp/s.json && msecli verify /tmp/s.json --media SEGMENTS
+    python -m tests.random_scripts mp4 7 [--extended] > /tmp/s.json && msecli verify /tmp/s.json --media SEGMENTS
+
+(--extended: `duration` and `endOfStream()` steps among the others.)
 
 (SEGMENTS: `msecli segment samples/h264-aac.mp4`, or `samples/vp9-opus.webm --format webm`, output; with `--muxed`
 for the muxed formats.) Every difference verify then shows is a fault of the simulation or one README lists. tests/test_random_scripts.py runs a few through
@@ -26,7 +28,8 @@ FORMATS = {
 TIMES = [0, 0.5, 1, 1.97, 2, 2.03, 3.3, 4, 5.5, 6, 7.99, 8, 9.5, 10, 12]
 
 
-def script(fmt: str, seed: int) -> dict[str, Any]:
+def script(fmt: str, seed: int, extended: bool = False) -> dict[str, Any]:
+    """`extended`: MediaSource steps too, `duration = ...` and `endOfStream()`."""
     rng = random.Random(seed)
     buffers, init_ext, media_ext = FORMATS[fmt]
     used = rng.choice([["v"], ["a"], ["v", "a"]]) if "v" in buffers else list(buffers)
@@ -34,8 +37,18 @@ def script(fmt: str, seed: int) -> dict[str, Any]:
     steps += [{"op": "append", "sb": s, "file": f"{buffers[s][1]}/init.{init_ext}"} for s in used]
     for _ in range(rng.randint(10, 24)):
         sb = rng.choice(used)
-        steps += _step(rng, sb, f"{buffers[sb][1]}/seg-0000{rng.randint(1, 3)}.{media_ext}")
+        extra = _media_source_step(rng) if extended else None
+        steps += extra if extra is not None else _step(rng, sb, f"{buffers[sb][1]}/seg-0000{rng.randint(1, 3)}.{media_ext}")
     return {"name": f"random-{fmt}-{seed}", "context": "window", "steps": steps}
+
+
+def _media_source_step(rng: random.Random) -> list[dict[str, Any]] | None:
+    r = rng.random()
+    if r < 0.08:
+        return [{"op": "duration", "value": rng.choice([1, 3.5, 4, 6, 8.5, 10, 12, 20, "Infinity"])}]
+    if r < 0.14:
+        return [{"op": "endOfStream", "error": None}]
+    return None
 
 
 def _step(rng: random.Random, sb: str, segment: str) -> list[dict[str, Any]]:
@@ -63,5 +76,5 @@ def _step(rng: random.Random, sb: str, segment: str) -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__":
-    json.dump(script(sys.argv[1], int(sys.argv[2])), sys.stdout, indent=1)
+    json.dump(script(sys.argv[1], int(sys.argv[2]), extended="--extended" in sys.argv[3:]), sys.stdout, indent=1)
     print()

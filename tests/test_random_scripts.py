@@ -12,12 +12,13 @@ from msecli.sim.scenario import load_script, run_script
 from tests.random_scripts import script
 
 SETS = [("mp4", "h264-aac", 6), ("webm", "vp9-webm", 6), ("mp4-muxed", "muxed", 3), ("webm-muxed", "muxed-webm", 3)]
-CASES = [(fmt, media_set, seed) for fmt, media_set, seeds in SETS for seed in range(seeds)]
+CASES = [(fmt, media_set, seed, False) for fmt, media_set, seeds in SETS for seed in range(seeds)]
+CASES += [("mp4", "h264-aac", 22, True), ("webm-muxed", "muxed-webm", 15, True)]  # with duration and endOfStream()
 
 
-@pytest.mark.parametrize("fmt, media_set, seed", CASES)
-def test_random_scripts_run_to_the_end_with_normalised_ranges(fmt, media_set, seed, tmp_path, media):
-    data = script(fmt, seed)
+@pytest.mark.parametrize("fmt, media_set, seed, extended", CASES)
+def test_random_scripts_run_to_the_end_with_normalised_ranges(fmt, media_set, seed, extended, tmp_path, media):
+    data = script(fmt, seed, extended)
     path = tmp_path / "script.json"
     path.write_text(json.dumps(data))
     loaded = load_script(path, media[media_set])
