@@ -230,6 +230,12 @@ class Profile:
     # algorithm, without step 4's raise); spec: the new duration becomes the highest end time. Seen with msecli verify:
     # a muxed VP9 + Opus Cluster whose Opus ends at 4.001 under duration = 4 reads 4, not 4.001.
     duration_setter_below_buffered_end: bool = False
+    # chromium: endOfStream() while paused before any preroll, with no frame at or after the position in any stream:
+    # every stream's renderer gets the end at once (SourceBufferStream::IsEndOfStreamReached with no ranges, or past
+    # the last), so the pipeline ends with enough data: HAVE_ENOUGH_DATA (loadeddata, canplay, canplaythrough) and
+    # `ended` at the position, until the next seek; spec: nothing buffered at the position is HAVE_METADATA. Seen with
+    # msecli verify: nothing appended after the init segment, then endOfStream(): ended at 0 of a 10 s duration.
+    end_of_stream_with_nothing_to_play_ends: bool = False
     # chromium: in a WebM Cluster, a block whose timecode is before the previous block's (of any track) is a parse
     # error, and so is a laced block (WebMClusterParser::OnBlock, ParseBlock); spec profile: blocks are taken in any
     # order, laced ones split into their frames. Seen with msecli verify for the first (two blocks of a muxed Cluster
@@ -357,6 +363,7 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=1
                    removal_keeps_append_state=True, range_holds_whole_gops=True,
                    mp4_box_size_limits=True, error_end_of_stream_keeps_ranges=True, webm_block_rules=True,
                    failed_demuxer_ignores_end_of_stream=True, duration_setter_below_buffered_end=True,
+                   end_of_stream_with_nothing_to_play_ends=True,
                    webm_unknown_cluster_child_rejected=True,
                    mpeg_audio_init_waits_for_whole_frame=True, mp3_info_frames_skipped=True,
                    h264_keyframes_from_bitstream=True,

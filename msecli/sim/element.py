@@ -645,6 +645,19 @@ class Element:
         self.all_data = True
         self.monitor()
         self._check_renderers_ran_out()
+        self._end_with_nothing_to_play()
+
+    def _end_with_nothing_to_play(self) -> None:
+        """chromium (end_of_stream_with_nothing_to_play_ends): paused before any preroll, at the end of the stream with
+        no frame at or after the position in any stream, every renderer gets the end at once: the pipeline has
+        ended, with enough data (HAVE_ENOUGH_DATA and its events, `ended`), until the next seek."""
+        if (not self.profile.end_of_stream_with_nothing_to_play_ends or not self.paused or self.seeking
+                or self.ready_state != HMEReadyState.HAVE_METADATA or self.source is None or self.error is not None):
+            return
+        left = self.source.frames_left(self._position)
+        if left and not any(count for _, count in left):
+            self._ended_while_paused = True
+            self._set_ready_state(HMEReadyState.HAVE_ENOUGH_DATA)
 
     def media_source_error(self, kind: str) -> None:
         if self.ready_state == HMEReadyState.HAVE_NOTHING:
