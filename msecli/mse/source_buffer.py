@@ -394,7 +394,7 @@ class SourceBuffer:
         if self.append_state == AppendState.PARSING_MEDIA_SEGMENT:
             try:
                 item = self.parser.next(self.input_buffer.data)
-                if isinstance(item, Media):
+                if isinstance(item, Media) and item.batches:  # only when there are complete coded frames
                     self.coded_frame_processing(item.batches)
             except ParseError:
                 pass
