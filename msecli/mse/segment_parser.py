@@ -66,13 +66,28 @@ Item = NeedData | Skip | Init | Media
 class SegmentParser:
     def __init__(self) -> None:
         self.tracks: dict[int, TrackInfo] = {}
+        # Chromium's parse steps, for the parsers that follow them: where the data `next` is given starts, counted
+        # from the first byte left unparsed when this append came, and where the current Parse() call's 128 KiB end
+        self._at = 0
+        self._limit = PARSE_STEP
 
     def reset(self) -> None:
         """Reset parser state (§5.5): forget any partly parsed segment."""
 
     def begin_append(self, leftover: int) -> None:
         """New bytes arrived (the buffer append algorithm is about to run the segment parser loop); the first
-        `leftover` bytes of the input buffer are earlier appends' bytes not parsed yet."""
+        `leftover` bytes of the input buffer are earlier appends' bytes not parsed yet: inspected by an earlier
+        Parse() call, so the first one of this append reads them and 128 KiB more."""
+        self._at, self._limit = 0, leftover + PARSE_STEP
+
+    def _consumed(self, item: Item) -> Item:
+        """`item`, with the parse-step position moved past what it consumes (an element read whole only by a
+        later Parse() call moves the step on too)."""
+        if isinstance(item, (Skip, Init, Media)):
+            self._at += item.size
+            while self._at > self._limit:
+                self._limit += PARSE_STEP
+        return item
 
     def next(self, data: Buffer) -> Item:  # pragma: no cover - interface
         raise NotImplementedError
@@ -101,6 +116,7 @@ class IsoBmffParser(SegmentParser):
         self._open, self._failure = None, None
 
     def begin_append(self, leftover: int) -> None:
+        super().begin_append(leftover)
         self._origin = leftover
 
     def next(self, data: Buffer) -> Item:
@@ -331,22 +347,12 @@ class WebmParser(SegmentParser):
         self.scale = 1_000_000
         self.open_cluster: _OpenCluster | None = None  # a Cluster being read block by block
         self.longest: dict[int, int] = {}  # per track, the longest frame duration seen (ticks)
-        self._at = 0  # where the data `next` is given starts, from the first byte left unparsed when this append came
-        self._limit = PARSE_STEP  # in_steps: the end of what the current Parse() call inspects, in the same coordinates
 
     def reset(self) -> None:
         self.open_cluster = None
 
-    def begin_append(self, leftover: int) -> None:
-        self._at, self._limit = 0, leftover + PARSE_STEP
-
     def next(self, data: Buffer) -> Item:
-        item = self._cluster_children(data) if self.open_cluster is not None else self._next(data)
-        if isinstance(item, (Skip, Init, Media)):
-            self._at += item.size
-            while self._at > self._limit:  # an element read whole only by a later Parse() call
-                self._limit += PARSE_STEP
-        return item
+        return self._consumed(self._cluster_children(data) if self.open_cluster is not None else self._next(data))
 
     def _next(self, data: Buffer) -> Item:
         header = _element(data, 0)
@@ -653,20 +659,16 @@ class MpegAudioParser(SegmentParser):
         self.batched = profile is not None and profile.generated_timestamps_as_parsed
         self.current: mpeg_audio.FrameHeader | None = None
         self.samples = 0  # in the current sample rate, since this append (one-frame batches) began
-        self._at = 0  # where the data `next` is given starts, from the first byte left unparsed when this append came
-        self._limit = PARSE_STEP  # the end of what the current Parse() call inspects, in the same coordinates
 
     def begin_append(self, leftover: int) -> None:
-        self.samples, self._at, self._limit = 0, 0, leftover + PARSE_STEP
+        super().begin_append(leftover)
+        self.samples = 0
 
     def reset(self) -> None:
         self.samples = 0
 
     def next(self, data: Buffer) -> Item:
-        item = self._batch(data) if self.batched else self._one(data)
-        if isinstance(item, (Skip, Init, Media)):
-            self._at += item.size
-        return item
+        return self._consumed(self._batch(data) if self.batched else self._one(data))
 
     def _one(self, data: Buffer) -> Item:
         """The next item, a Media item holding one frame."""
