@@ -69,7 +69,9 @@ def media(segmented, tmp_path_factory) -> dict[str, Path]:
       seg-00003 (its GOP at 4, [3.9, 5.9)) with that SEI changed (tests.media.recovery_point_variants);
     - mp3: LAME-encoded tones, each an ID3v2 tag (45 bytes), an Info frame, then the audio frames: tone.mp3, 3 s at
       44.1 kHz (116 frames of 1152 samples), tone24.mp3, 2 s at 24 kHz (MPEG-2: 86 frames of 576 samples), and long.mp3, 20 s at 44.1 kHz (321 KB: more
-      than one of Chromium's 128 KiB parse steps)."""
+      than one of Chromium's 128 KiB parse steps);
+    - mp4-and-webm: h264-aac's and vp9-webm's video/ and audio/ together (init.mp4 and seg-*.m4s beside init.webm and
+      seg-*.webm), for changeType between the byte streams."""
     adts = tmp_path_factory.mktemp("adts")
     remux([SAMPLES / "aac-tone.m4a"], adts / "tone.aac", "adts")
     shutil.copytree(segmented(SAMPLES / "aac-tone.m4a") / "audio", adts / "audio")
@@ -97,7 +99,11 @@ def media(segmented, tmp_path_factory) -> dict[str, Path]:
     encode_tone(mp3 / "tone.mp3", "mp3", "libmp3lame", seconds=3.0, rate=44100)
     encode_tone(mp3 / "tone24.mp3", "mp3", "libmp3lame", seconds=2.0, rate=24000)
     encode_tone(mp3 / "long.mp3", "mp3", "libmp3lame", seconds=20.0, rate=44100)
+    both = tmp_path_factory.mktemp("mp4-and-webm")
+    for source, options in ((SAMPLES / "h264-aac.mp4", {}), (SAMPLES / "vp9-opus.webm", {"format": "webm"})):
+        shutil.copytree(segmented(source, **options), both, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.json"))
     return {
+        "mp4-and-webm": both,
         "mp3": mp3,
         "broken-h264": broken,
         "webm-lone-block": lone,

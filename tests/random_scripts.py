@@ -1,14 +1,16 @@
 """Random scenario scripts of appends (whole or cut short), removals, timestampOffset, append windows, modes and
-aborts over the h264-aac (MP4) or vp9-webm (WebM) segment sets, a SourceBuffer per track or (mp4-muxed, webm-muxed)
-one for both, for differential runs against Chromium:
+aborts, for differential runs against Chromium:
 
-    python -m tests.random_scripts mp4 7 [--extended] > /tmp/s.json && msecli verify /tmp/s.json --media SEGMENTS
+    python -m tests.random_scripts FORMAT SEED [--extended] > /tmp/s.json && msecli verify /tmp/s.json --media DIR
 
-(--extended: `duration` and `endOfStream()` steps among the others.)
+FORMAT and the DIR it needs:
+- mp4, webm: a SourceBuffer per track, over `msecli segment samples/h264-aac.mp4` (or `samples/vp9-opus.webm --format
+  webm`) output; mp4-muxed, webm-muxed: one SourceBuffer for both, over the same with `--muxed`;
+- switch: changeType() between the MP4 and the WebM byte stream, over both sets' video/ and audio/ in one directory;
+- adts, mp3: slices of a raw stream (generated timestamps), over a directory with tone.aac, or tone.mp3 and long.mp3.
 
-(SEGMENTS: `msecli segment samples/h264-aac.mp4`, or `samples/vp9-opus.webm --format webm`, output; with `--muxed`
-for the muxed formats.) Every difference verify then shows is a fault of the simulation or one README lists. tests/test_random_scripts.py runs a few through
-the simulation alone."""
+(--extended: `duration` and `endOfStream()` steps among the others.) Every difference verify then shows is a fault of
+the simulation or one README lists. tests/test_random_scripts.py runs a few through the simulation alone."""
 
 from __future__ import annotations
 
@@ -25,12 +27,24 @@ FORMATS = {
     "mp4-muxed": ({"m": ('video/mp4; codecs="avc1.64001e,mp4a.40.2"', "muxed")}, "mp4", "m4s"),
     "webm-muxed": ({"m": ('video/webm; codecs="vp9,opus"', "muxed")}, "webm", "webm"),
 }  # fmt: skip
+# switch: each SourceBuffer moves between the MP4 and the WebM byte stream with changeType().
+SWITCH = {
+    "v": [('video/mp4; codecs="avc1.64001e"', "mp4", "m4s"), ('video/webm; codecs="vp9"', "webm", "webm")],
+    "a": [('audio/mp4; codecs="mp4a.40.2"', "mp4", "m4s"), ('audio/webm; codecs="opus"', "webm", "webm")],
+}
+KINDS = {"v": "video", "a": "audio"}
+# adts, mp3: byte streams with no init segment and no timestamps (the generate timestamps flag), appended in slices.
+RAW = {"adts": ('audio/aac', ["tone.aac"]), "mp3": ('audio/mpeg', ["tone.mp3", "long.mp3"])}
 TIMES = [0, 0.5, 1, 1.97, 2, 2.03, 3.3, 4, 5.5, 6, 7.99, 8, 9.5, 10, 12]
 
 
 def script(fmt: str, seed: int, extended: bool = False) -> dict[str, Any]:
     """`extended`: MediaSource steps too, `duration = ...` and `endOfStream()`."""
     rng = random.Random(seed)
+    if fmt == "switch":
+        return _switch_script(rng, seed)
+    if fmt in RAW:
+        return _raw_script(rng, fmt, seed)
     buffers, init_ext, media_ext = FORMATS[fmt]
     used = rng.choice([["v"], ["a"], ["v", "a"]]) if "v" in buffers else list(buffers)
     steps: list[dict[str, Any]] = [{"op": "addSourceBuffer", "id": s, "type": buffers[s][0]} for s in used]
@@ -39,6 +53,52 @@ def script(fmt: str, seed: int, extended: bool = False) -> dict[str, Any]:
         sb = rng.choice(used)
         extra = _media_source_step(rng) if extended else None
         steps += extra if extra is not None else _step(rng, sb, f"{buffers[sb][1]}/seg-0000{rng.randint(1, 3)}.{media_ext}")
+    return {"name": f"random-{fmt}-{seed}", "context": "window", "steps": steps}
+
+
+def _switch_script(rng: random.Random, seed: int) -> dict[str, Any]:
+    """Scripts over both byte streams (a media directory holding both segment sets): changeType() to the other
+    container, then mostly its init segment first, and appends mostly of the current container's files."""
+    used = rng.choice([["v"], ["a"], ["v", "a"]])
+    current = {s: rng.randrange(2) for s in used}
+    steps: list[dict[str, Any]] = [{"op": "addSourceBuffer", "id": s, "type": SWITCH[s][current[s]][0]} for s in used]
+    steps += [{"op": "append", "sb": s, "file": f"{KINDS[s]}/init.{SWITCH[s][current[s]][1]}"} for s in used]
+    for _ in range(rng.randint(10, 24)):
+        sb = rng.choice(used)
+        if rng.random() < 0.15:
+            current[sb] = rng.randrange(2)
+            steps.append({"op": "changeType", "sb": sb, "type": SWITCH[sb][current[sb]][0]})
+            if rng.random() < 0.8:
+                steps.append({"op": "append", "sb": sb, "file": f"{KINDS[sb]}/init.{SWITCH[sb][current[sb]][1]}"})
+            continue
+        files = SWITCH[sb][current[sb] if rng.random() < 0.9 else 1 - current[sb]]
+        segment = f"{KINDS[sb]}/seg-0000{rng.randint(1, 3)}.{files[2]}"
+        steps += _step(rng, sb, segment)
+    return {"name": f"random-switch-{seed}", "context": "window", "steps": steps}
+
+
+def _raw_script(rng: random.Random, fmt: str, seed: int) -> dict[str, Any]:
+    """Slices of an ADTS or MP3 file: mostly the next slice after the last one appended (a stream fetched in
+    pieces), sometimes a slice from anywhere, or the whole file."""
+    mime_type, files = RAW[fmt]
+    steps: list[dict[str, Any]] = [{"op": "addSourceBuffer", "id": "a", "type": mime_type}]
+    file, cursor = rng.choice(files), 0
+    for _ in range(rng.randint(10, 24)):
+        if rng.random() >= 0.5:
+            while (other := _step(rng, "a", ""))[0]["op"] == "append":
+                pass
+            steps += other
+            continue
+        r, size = rng.random(), rng.choice([1, 7, 300, 4000, 20000, 60000])
+        if r < 0.6:
+            start = cursor
+        elif r < 0.85:
+            start = rng.randint(0, 120000)
+        else:
+            file, start, size = rng.choice(files), 0, None
+        end = None if size is None else start + size
+        steps.append({"op": "append", "sb": "a", "file": file, "range": [start, end]})
+        cursor = 0 if end is None else end
     return {"name": f"random-{fmt}-{seed}", "context": "window", "steps": steps}
 
 
