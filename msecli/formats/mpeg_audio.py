@@ -95,6 +95,8 @@ def metadata_size(data: Buffer, offset: int = 0) -> int | None:
     if head[:3] == b"ID3":
         if len(head) < 10:
             return None
+        if any(byte & 0x80 for byte in head[6:10]):  # ID3v2 4.1: a synchsafe integer's bytes keep bit 7 clear
+            raise ParseError("ID3v2 tag size is not a synchsafe integer", offset=offset, path="id3v2")
         size = (head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]
         return 10 + size + (10 if head[5] & 0x10 else 0)
     if head[:4] == b"TAG+":
