@@ -314,6 +314,12 @@ class MediaSource:
             self._streams_cache = (key, tracks, streams)
         return self._streams_cache[2]
 
+    def audio_decoder_delay(self) -> Time:
+        """What the audio decoder discards at its start, in seconds: the largest over the active SourceBuffers'
+        byte streams with audio (chromium: MP3's codec delay)."""
+        return max((sb.parser.decoder_delay() for sb in self.active_source_buffers
+                    if any(t.kind == "audio" for t in sb.track_buffers.values())), default=Fraction(0))  # fmt: skip
+
     def seekable(self) -> TimeRanges:
         if self.ready_state == ReadyState.CLOSED:
             return EMPTY

@@ -126,13 +126,21 @@ class Profile:
     duration_grows_before_ready_state: bool = False
     # chromium: a generated-timestamps format's frames (audio/aac, audio/mpeg) carry the times its parser gives them,
     # the samples since the parser last handed frames on (MPEGAudioStreamParserBase: a batch is the frames one Parse()
-    # call finds in its 128 KiB, cut short where metadata or a new configuration comes), and coded frame processing
+    # call finds in its 128 KiB, cut short where metadata or a new configuration comes; bytes that are no frame, skipped
+    # to where frames resume, do not cut it: ParseRust's ActionType::Skip), and coded frame processing
     # runs on those; after each batch, unless sequence mode re-anchored timestampOffset to another value, the offset
     # becomes its value before the batch plus the batch's end (SourceBufferState::OnNewBuffers). spec: a generated
     # frame's timestamps are 0 and step 21 moves the offset to each stored frame's end. Without an append window the
     # two buffer the same; with one, Chromium buffers what lies inside it (edge frames trimmed) and the spec nothing.
-    # Seen with msecli verify: an MP3 under [1.005, 2.013) reads [1.004999, 2.013], timestampOffset -0.076795.
+    # Seen with msecli verify: an MP3 under [1.005, 2.013) reads [1.004999, 2.013], timestampOffset -0.076795; and
+    # (chromium-adts-skipped-bytes-keep-the-batch) a frame completed by an append's first bytes, then bytes skipped,
+    # then frames, is one batch: sequence mode's discontinuity comes a frame later than with two.
     generated_timestamps_as_parsed: bool = False
+    # chromium: MP3 (audio/mpeg) gets a codec delay of 529 samples (MPEG1AudioStreamParser's kCodecDelay), which the
+    # decoder discards at each start, so the renderers' preroll needs that much more MP3 buffered ahead. spec: HTML
+    # leaves HAVE_ENOUGH_DATA to the user agent. Seen with msecli verify: 44.1 kHz MP3 buffered to 0.209 s stays
+    # HAVE_METADATA and to 0.235 s reaches HAVE_ENOUGH_DATA; 24 kHz, 0.216 s and 0.240 s; AAC reaches it at 0.213 s.
+    mp3_decoder_delay_discarded: bool = False
     # chromium: after a network or decode error the media pipeline is stopped: readyState no longer rises, so a
     # later seek (which lowers it) never completes; spec: HTML says nothing of seeks after such an error, and the
     # simulated element answers them from the buffered data. Seen with msecli verify (endOfStream('network')).
@@ -352,7 +360,7 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=1
                    object_url_resolves_once=True, worker_termination_ends_playback=True,
                    webm_opus_packet_durations=True, webm_cluster_parsed_in_steps=True,
                    duration_grows_before_ready_state=True,
-                   generated_timestamps_as_parsed=True, error_stops_pipeline=True,
+                   generated_timestamps_as_parsed=True, error_stops_pipeline=True, mp3_decoder_delay_discarded=True,
                    duration_before_metadata=True, underflow_keeps_current_data=True,
                    video_underflow_threshold=Fraction(3), seek_fudge_before_ranges=True,
                    paused_pipeline_ends_at_last_frame=True, split_range_starts_at_overlap_end=True,

@@ -89,6 +89,10 @@ class SegmentParser:
                 self._limit += PARSE_STEP
         return item
 
+    def decoder_delay(self) -> Time:
+        """The time a decoder of this byte stream's audio discards at its start (chromium: MP3's)."""
+        return Fraction(0)
+
     def next(self, data: Buffer) -> Item:  # pragma: no cover - interface
         raise NotImplementedError
 
@@ -657,15 +661,22 @@ class MpegAudioParser(SegmentParser):
         self.init_waits_for_frame = profile is not None and profile.mpeg_audio_init_waits_for_whole_frame
         self.info_frames_skipped = profile is not None and profile.mp3_info_frames_skipped and not adts
         self.batched = profile is not None and profile.generated_timestamps_as_parsed
+        self.codec_delay = 529 if profile is not None and profile.mp3_decoder_delay_discarded and not adts else 0
         self.current: mpeg_audio.FrameHeader | None = None
         self.samples = 0  # in the current sample rate, since this append (one-frame batches) began
+        self.in_segment = False  # chromium: the last frames sent left a media segment open
 
     def begin_append(self, leftover: int) -> None:
         super().begin_append(leftover)
         self.samples = 0
 
     def reset(self) -> None:
-        self.samples = 0
+        self.samples, self.in_segment = 0, False
+
+    def decoder_delay(self) -> Time:
+        if self.current is None:
+            return Fraction(0)
+        return Fraction(self.codec_delay, self.current.sample_rate)
 
     def next(self, data: Buffer) -> Item:
         return self._consumed(self._batch(data) if self.batched else self._one(data))
@@ -704,8 +715,10 @@ class MpegAudioParser(SegmentParser):
         return Media(header.length, [batch])
 
     def _batch(self, data: Buffer) -> Item:
-        """chromium: the frames of one SendBuffers() call as one Media item; metadata, a new configuration or
-        data to wait for, when no frame comes before it, as `_one` gives them."""
+        """chromium: the frames of one SendBuffers() call as one Media item, with the bytes skipped among them (an
+        Info frame, bytes that are no frame); metadata, a new configuration or data to wait for, when no frame comes
+        before it, as `_one` gives them. A partial frame starts a media segment only when frames were sent just
+        before it (SendBuffers with end_of_segment false: ChunkDemuxer's parsing_media_segment)."""
         frames: list[tuple[int, int, int, bool, int]] = []
         at, samples = 0, 0
         while True:
@@ -714,25 +727,42 @@ class MpegAudioParser(SegmentParser):
             end = self._at + at + (header.length if header is not None else 0)
             if frames and end > self._limit:
                 self._limit += PARSE_STEP  # the next Parse() call inspects 128 KiB more
+                self.in_segment = True  # the frame beyond this Parse() call's bytes reads as partial
                 break
             while end > self._limit:  # Parse() calls that found no whole frame
                 self._limit += PARSE_STEP
             if frames and (header is None or not header.same_config(self.current) or header.length > len(rest)):
-                break  # metadata, bytes that are no frame, a new configuration or the end of the data: sent first
+                if header is not None or self._metadata_or_short(rest):
+                    # metadata, a new configuration or the end of the data: what came before is sent first
+                    self.in_segment = header is not None and header.same_config(self.current) or self._partial(rest)
+                    break
             item = self._one(rest)
             if isinstance(item, Media):
                 assert header is not None
                 frames.append((1, samples, header.samples, True, item.size))
                 samples += header.samples
             elif not frames:
+                if isinstance(item, NeedData) and item.starts == "media" and not self.in_segment:
+                    return NeedData()  # no frames sent since the last end of segment: the append state stays
                 return item
+            elif isinstance(item, Skip):  # an Info frame, or bytes that are no frame: ParseRust skips them, no flush
+                pass
             else:
-                assert isinstance(item, Skip)  # an Info frame inside a batch: ParseFrame reads it, no flush
+                self.in_segment = False  # bytes that are no frame, and where frames resume is not in the data yet
+                break
             at += item.size
         assert self.current is not None
         (batch,) = _batches(frames, self.current.sample_rate)
         batch.cumulative = True
         return Media(at, [batch])
+
+    def _partial(self, data: Buffer) -> bool:
+        """Is `data` the start of a frame still to come (a frame sync; Chromium's partial_frame)?"""
+        return len(data) >= 4 and mpeg_audio.starts_with_sync(data, self.adts)
+
+    def _metadata_or_short(self, data: Buffer) -> bool:
+        """Does `data` start with metadata (an ID3 tag, an Icecast header), or is it too short to tell?"""
+        return len(data) < (9 if self.adts else 4) or mpeg_audio.metadata_size(data) != 0
 
     def _header(self, data: Buffer) -> mpeg_audio.FrameHeader | None:
         """The frame header `data` starts with; None for metadata, bytes that are no frame, or too few bytes."""

@@ -78,6 +78,10 @@ class Attachment:
     def media_source_ended(self) -> bool:
         raise NotImplementedError
 
+    def audio_decoder_delay(self) -> Time:
+        """What the audio decoder discards at its start, in seconds (MediaSource.audio_decoder_delay)."""
+        raise NotImplementedError
+
     def video_track(self) -> TrackBuffer | None:
         """The video track buffer the decoder reads (the first active one)."""
         if self.media_source is None:
@@ -133,6 +137,9 @@ class WindowAttachment(Attachment):
     def seekable(self) -> TimeRanges:
         return self.media_source.seekable() if self.media_source is not None else EMPTY
 
+    def audio_decoder_delay(self) -> Time:
+        return self.media_source.audio_decoder_delay() if self.media_source is not None else Fraction(0)
+
     def media_source_ended(self) -> bool:
         return self.media_source is not None and self.media_source.ready_state == ReadyState.ENDED
 
@@ -152,6 +159,7 @@ class Snapshot:
     live_seekable_range: tuple[Time, Time] | None
     ended: bool
     streams: dict[str, tuple[TimeRanges, Time]] | None = None  # only for a profile whose element reads them
+    audio_decoder_delay: Time = Fraction(0)
 
 
 class WorkerAttachment(Attachment):
@@ -204,7 +212,7 @@ class WorkerAttachment(Attachment):
         self._posted_inputs = inputs
         snapshot = Snapshot(ms.buffered(), ms.duration_value if ms.ready_state != ReadyState.CLOSED else None,
                             ms.live_seekable_range, ms.ready_state == ReadyState.ENDED,
-                            ms.streams() if ms.profile.reads_streams else None)  # fmt: skip
+                            ms.streams() if ms.profile.reads_streams else None, ms.audio_decoder_delay())  # fmt: skip
         if snapshot != self._posted:
             self._posted = snapshot
             self._to_window(lambda: self._receive(snapshot))
@@ -237,6 +245,9 @@ class WorkerAttachment(Attachment):
 
     def playable(self) -> TimeRanges:
         return self._pipeline
+
+    def audio_decoder_delay(self) -> Time:
+        return self._main.audio_decoder_delay
 
     def seekable(self) -> TimeRanges:
         if self.worker_destroyed:

@@ -40,6 +40,7 @@ class Source(Protocol):
     def streams(self) -> dict[str, tuple[TimeRanges, Time]]: ...
     def seekable(self) -> TimeRanges: ...
     def media_source_ended(self) -> bool: ...
+    def audio_decoder_delay(self) -> Time: ...
     def time_update(self, time: Fraction) -> None: ...
     def element_errored(self) -> None: ...
     def video_frames_between(self, start: Time, end: Time) -> int: ...
@@ -714,7 +715,7 @@ class Element:
         if span is None:
             return HMEReadyState.HAVE_METADATA
         ended = self.source.media_source_ended()
-        ahead = span[1] - position
+        ahead = span[1] - _first_data_from(buffered, position)  # a gap playback runs across holds no data
         if ended and span[1] >= buffered.highest_end:
             return HMEReadyState.HAVE_ENOUGH_DATA
         if self._enough_ahead(ahead, span[1]):
@@ -732,8 +733,8 @@ class Element:
         if frames is None or self.source is None:
             return ahead >= self.profile.enough_data_ahead
         kinds = self._streams()
-        if ("audio" in kinds or not kinds) and ahead < self.profile.enough_data_ahead:
-            return False
+        if ("audio" in kinds or not kinds) and ahead - self.source.audio_decoder_delay() < self.profile.enough_data_ahead:
+            return False  # the audio renderer's preroll, of what its decoder outputs
         return "video" not in kinds or self.source.video_frames_between(self._position, span_end) >= frames
 
     def _set_ready_state(self, new: HMEReadyState) -> None:
@@ -791,6 +792,14 @@ class Element:
 
     def seekable(self) -> TimeRanges:
         return self.source.seekable() if self.source is not None else EMPTY
+
+
+def _first_data_from(buffered: TimeRanges, position: Time) -> Time:
+    """Where the buffered data at or after `position` begins: `position` itself when it is buffered."""
+    for start, end in buffered.spans():
+        if end > position:
+            return max(start, position)
+    return position
 
 
 def _span_at(ranges: TimeRanges, position: Time) -> tuple[Time, Time] | None:
