@@ -315,10 +315,10 @@ class MediaSource:
         return self._streams_cache[2]
 
     def audio_decoder_delay(self) -> Time:
-        """What the audio decoder discards at its start, in seconds: the largest over the active SourceBuffers'
-        byte streams with audio (chromium: MP3's codec delay)."""
-        return max((sb.parser.decoder_delay() for sb in self.active_source_buffers
-                    if any(t.kind == "audio" for t in sb.track_buffers.values())), default=Fraction(0))  # fmt: skip
+        """What the audio decoder discards at its start, in seconds: the largest over the active audio track
+        buffers (chromium: their codec delay)."""
+        return max((t.decoder_delay for sb in self.active_source_buffers for t in sb.track_buffers.values()
+                    if t.kind == "audio"), default=Fraction(0))  # fmt: skip
 
     def seekable(self) -> TimeRanges:
         if self.ready_state == ReadyState.CLOSED:

@@ -136,11 +136,13 @@ class Profile:
     # (chromium-adts-skipped-bytes-keep-the-batch) a frame completed by an append's first bytes, then bytes skipped,
     # then frames, is one batch: sequence mode's discontinuity comes a frame later than with two.
     generated_timestamps_as_parsed: bool = False
-    # chromium: MP3 (audio/mpeg) gets a codec delay of 529 samples (MPEG1AudioStreamParser's kCodecDelay), which the
-    # decoder discards at each start, so the renderers' preroll needs that much more MP3 buffered ahead. spec: HTML
-    # leaves HAVE_ENOUGH_DATA to the user agent. Seen with msecli verify: 44.1 kHz MP3 buffered to 0.209 s stays
-    # HAVE_METADATA and to 0.235 s reaches HAVE_ENOUGH_DATA; 24 kHz, 0.216 s and 0.240 s; AAC reaches it at 0.213 s.
-    mp3_decoder_delay_discarded: bool = False
+    # chromium: an audio decoder discards the codec delay its config carries at each start (AudioDiscardHelper): MP3
+    # in audio/mpeg gets 529 samples (MPEG1AudioStreamParser's kCodecDelay), WebM its track's CodecDelay; so the audio
+    # renderer's preroll needs that much more buffered ahead. spec: HTML leaves HAVE_ENOUGH_DATA to the user agent.
+    # Seen with msecli verify: 44.1 kHz MP3 buffered to 0.209 s stays HAVE_METADATA and to 0.235 s reaches
+    # HAVE_ENOUGH_DATA (24 kHz: 0.216 s, 0.240 s); WebM Opus (CodecDelay 6.5 ms) 0.201 s and 0.221 s; AAC in MP4, with
+    # none, reaches it at 0.213 s.
+    audio_codec_delay_discarded: bool = False
     # chromium: after a network or decode error the media pipeline is stopped: readyState no longer rises, so a
     # later seek (which lowers it) never completes; spec: HTML says nothing of seeks after such an error, and the
     # simulated element answers them from the buffered data. Seen with msecli verify (endOfStream('network')).
@@ -360,7 +362,7 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=1
                    object_url_resolves_once=True, worker_termination_ends_playback=True,
                    webm_opus_packet_durations=True, webm_cluster_parsed_in_steps=True,
                    duration_grows_before_ready_state=True,
-                   generated_timestamps_as_parsed=True, error_stops_pipeline=True, mp3_decoder_delay_discarded=True,
+                   generated_timestamps_as_parsed=True, error_stops_pipeline=True, audio_codec_delay_discarded=True,
                    duration_before_metadata=True, underflow_keeps_current_data=True,
                    video_underflow_threshold=Fraction(3), seek_fudge_before_ranges=True,
                    paused_pipeline_ends_at_last_frame=True, split_range_starts_at_overlap_end=True,

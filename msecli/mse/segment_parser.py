@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from msecli.mse.profiles import Profile
 
 INT32_MAX = 2**31 - 1
+MP3_CODEC_DELAY = 529  # the MP3 decoder's delay in samples, which Chromium puts in the config (kCodecDelay)
 PARSE_STEP = 128 * 1024  # chromium: StreamParser::kMaxPendingBytesPerParse, what one Parse() call inspects
 ISO_IGNORED = {"free", "skip", "sidx", "pdin", "emsg", "prft", "uuid", "ssix", "mfra", "meta"}
 
@@ -88,10 +89,6 @@ class SegmentParser:
             while self._at > self._limit:
                 self._limit += PARSE_STEP
         return item
-
-    def decoder_delay(self) -> Time:
-        """The time a decoder of this byte stream's audio discards at its start (chromium: MP3's)."""
-        return Fraction(0)
 
     def next(self, data: Buffer) -> Item:  # pragma: no cover - interface
         raise NotImplementedError
@@ -661,7 +658,6 @@ class MpegAudioParser(SegmentParser):
         self.init_waits_for_frame = profile is not None and profile.mpeg_audio_init_waits_for_whole_frame
         self.info_frames_skipped = profile is not None and profile.mp3_info_frames_skipped and not adts
         self.batched = profile is not None and profile.generated_timestamps_as_parsed
-        self.codec_delay = 529 if profile is not None and profile.mp3_decoder_delay_discarded and not adts else 0
         self.current: mpeg_audio.FrameHeader | None = None
         self.samples = 0  # in the current sample rate, since this append (one-frame batches) began
         self.in_segment = False  # chromium: the last frames sent left a media segment open
@@ -672,11 +668,6 @@ class MpegAudioParser(SegmentParser):
 
     def reset(self) -> None:
         self.samples, self.in_segment = 0, False
-
-    def decoder_delay(self) -> Time:
-        if self.current is None:
-            return Fraction(0)
-        return Fraction(self.codec_delay, self.current.sample_rate)
 
     def next(self, data: Buffer) -> Item:
         return self._consumed(self._batch(data) if self.batched else self._one(data))
@@ -702,7 +693,9 @@ class MpegAudioParser(SegmentParser):
             if self.current is not None and self.current.sample_rate != header.sample_rate:
                 self.samples = 0
             self.current = header
-            info = TrackInfo(id=1, kind="audio", timescale=header.sample_rate, codecs=header.codec)
+            # MP3's decoder delay: what Chromium's MPEG1AudioStreamParser puts in the config (kCodecDelay)
+            delay = 0 if self.adts else MP3_CODEC_DELAY
+            info = TrackInfo(id=1, kind="audio", timescale=header.sample_rate, codecs=header.codec, codec_delay=delay)
             self.tracks = {1: info}
             return Init(0, InitSegment(self.tracks, None))
         if header.length > len(data):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from msecli.errors import ParseError
+from msecli.formats.frames import TrackInfo
 from msecli.mse import types
 from msecli.mse.coded_frames import (
     CodedFrame,
@@ -462,7 +463,8 @@ class SourceBuffer:
                 return False
             renumbered = self._map_track_ids(kinds, first)
             for track_id, info in segment.tracks.items():
-                self.track_buffers[renumbered.get(track_id, track_id)].codec = info.codecs
+                track = self.track_buffers[renumbered.get(track_id, track_id)]
+                track.codec, track.decoder_delay = info.codecs, self._decoder_delay(info)
             for track in self.track_buffers.values():
                 track.need_random_access_point_flag = True
             self.parser.tracks = segment.tracks
@@ -479,7 +481,8 @@ class SourceBuffer:
                     active_track_flag |= self._add_track(kind, track_id, "")
                     self.track_buffers[track_id] = TrackBuffer(track_id, kind, info.codecs,
                                                                merge_by_start=self.profile.merge_by_fudge_room,
-                                                               whole_gops=self.profile.range_holds_whole_gops)
+                                                               whole_gops=self.profile.range_holds_whole_gops,
+                                                               decoder_delay=self._decoder_delay(info))
             if active_track_flag and self not in ms.active_source_buffers:  # 5.5
                 ms.active_source_buffers = [
                     sb for sb in ms.source_buffers if sb in ms.active_source_buffers or sb is self
@@ -544,6 +547,12 @@ class SourceBuffer:
         if self.profile.init_codecs_strict and expected:
             return f"initialization segment misses expected {expected[0]} track ({self.type})"
         return None
+
+    def _decoder_delay(self, info: TrackInfo) -> Fraction:
+        """DEVIATION (chromium profile, audio_codec_delay_discarded): what the track's decoder discards at its start."""
+        if not self.profile.audio_codec_delay_discarded or info.kind != "audio" or not info.timescale:
+            return Fraction(0)
+        return Fraction(info.codec_delay, info.timescale)
 
     # §7 Coded frame processing
 

@@ -144,6 +144,7 @@ class TrackBuffer:
     )
     _presentation: _Store = field(default_factory=lambda: _Store({"pts": np.int64, "end": np.int64, "shape": np.int64}))
     coded_size: tuple[int, int] = (0, 0)  # video: the picture size of the init segment frames now come under
+    decoder_delay: Fraction = Fraction(0)  # audio: seconds its decoder discards at each start (audio_codec_delay_discarded)
     _shapes: set[int] = field(default_factory=set)  # every packed size stored so far
     _min_offset: int = 0  # bounds of PTS - DTS in ticks over the stored frames (B-frame reordering)
     _max_offset: int = 0
