@@ -1,7 +1,7 @@
 """Random scenario scripts of appends (whole or cut short), removals, timestampOffset, append windows, modes and
 aborts, for differential runs against Chromium:
 
-    python -m tests.random_scripts FORMAT SEED [--extended] > /tmp/s.json && msecli verify /tmp/s.json --media DIR
+    python -m tests.random_scripts FORMAT SEED [--extended] [--racy] > /tmp/s.json && msecli verify /tmp/s.json --media DIR
 
 FORMAT and the DIR it needs:
 - mp4, webm: a SourceBuffer per track, over `msecli segment samples/h264-aac.mp4` (or `samples/vp9-opus.webm --format
@@ -9,7 +9,8 @@ FORMAT and the DIR it needs:
 - switch: changeType() between the MP4 and the WebM byte stream, over both sets' video/ and audio/ in one directory;
 - adts, mp3: slices of a raw stream (generated timestamps), over a directory with tone.aac, or tone.mp3 and long.mp3.
 
-(--extended: `duration` and `endOfStream()` steps among the others.) Every difference verify then shows is a fault of
+(--extended: `duration` and `endOfStream()` steps among the others; --racy: an append or removal and, in the same
+task, an op a page may try while it runs.) Every difference verify then shows is a fault of
 the simulation or one README lists. tests/test_random_scripts.py runs a few through the simulation alone."""
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ RAW = {"adts": ('audio/aac', ["tone.aac"]), "mp3": ('audio/mpeg', ["tone.mp3", "
 TIMES = [0, 0.5, 1, 1.97, 2, 2.03, 3.3, 4, 5.5, 6, 7.99, 8, 9.5, 10, 12]
 
 
-def script(fmt: str, seed: int, extended: bool = False) -> dict[str, Any]:
-    """`extended`: MediaSource steps too, `duration = ...` and `endOfStream()`."""
+def script(fmt: str, seed: int, extended: bool = False, racy: bool = False) -> dict[str, Any]:
+    """`extended`: MediaSource steps too, `duration = ...` and `endOfStream()`; `racy`: steps that act while an
+    append or removal is running (in one task with it)."""
     rng = random.Random(seed)
     if fmt == "switch":
         return _switch_script(rng, seed)
@@ -51,8 +53,11 @@ def script(fmt: str, seed: int, extended: bool = False) -> dict[str, Any]:
     steps += [{"op": "append", "sb": s, "file": f"{buffers[s][1]}/init.{init_ext}"} for s in used]
     for _ in range(rng.randint(10, 24)):
         sb = rng.choice(used)
+        segment = f"{buffers[sb][1]}/seg-0000{rng.randint(1, 3)}.{media_ext}"
         extra = _media_source_step(rng) if extended else None
-        steps += extra if extra is not None else _step(rng, sb, f"{buffers[sb][1]}/seg-0000{rng.randint(1, 3)}.{media_ext}")
+        if racy and extra is None and rng.random() < 0.3:
+            extra = _racy_step(rng, sb, segment, buffers[sb][0])
+        steps += extra if extra is not None else _step(rng, sb, segment)
     return {"name": f"random-{fmt}-{seed}", "context": "window", "steps": steps}
 
 
@@ -102,6 +107,30 @@ def _raw_script(rng: random.Random, fmt: str, seed: int) -> dict[str, Any]:
     return {"name": f"random-{fmt}-{seed}", "context": "window", "steps": steps}
 
 
+def _racy_step(rng: random.Random, sb: str, segment: str, mime_type: str) -> list[dict[str, Any]]:
+    """An append or removal and, in the same task, what a page may try while it runs (most of it throws
+    InvalidStateError), or the reverse order."""
+    append = {"op": "append", "sb": sb, "file": segment, "noWait": True}
+    if rng.random() < 0.2:
+        append["range"] = [0, rng.randint(500, 20000)]
+    start = rng.choice(TIMES)
+    remove = {"op": "remove", "sb": sb, "start": start, "end": rng.choice([start + 1, "Infinity"])}
+    during = rng.choice([
+        {"op": "abort", "sb": sb},
+        {"op": "set", "sb": sb, "timestampOffset": rng.choice([0, 1, -0.5])},
+        {"op": "set", "sb": sb, "mode": rng.choice(["segments", "sequence"])},
+        {"op": "set", "sb": sb, "appendWindowStart": 1},
+        {"op": "set", "sb": sb, "appendWindowEnd": 6},
+        {"op": "changeType", "sb": sb, "type": mime_type},
+        {"op": "duration", "value": rng.choice([6, 20])},
+        {"op": "endOfStream", "error": None},
+        dict(append, noWait=True),
+        remove,
+    ])  # fmt: skip
+    first = rng.choice([append, append, remove])
+    return [{"op": "batch", "steps": [during, first] if rng.random() < 0.2 else [first, during]}]
+
+
 def _media_source_step(rng: random.Random) -> list[dict[str, Any]] | None:
     r = rng.random()
     if r < 0.08:
@@ -136,5 +165,6 @@ def _step(rng: random.Random, sb: str, segment: str) -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__":
-    json.dump(script(sys.argv[1], int(sys.argv[2]), extended="--extended" in sys.argv[3:]), sys.stdout, indent=1)
+    flags = sys.argv[3:]
+    json.dump(script(sys.argv[1], int(sys.argv[2]), "--extended" in flags, "--racy" in flags), sys.stdout, indent=1)
     print()

@@ -727,7 +727,8 @@ class MpegAudioParser(SegmentParser):
             if frames and (header is None or not header.same_config(self.current) or header.length > len(rest)):
                 if header is not None or self._metadata_or_short(rest):
                     # metadata, a new configuration or the end of the data: what came before is sent first
-                    self.in_segment = header is not None and header.same_config(self.current) or self._partial(rest)
+                    # a partial frame (of either configuration) leaves the segment open; a whole new one ends it
+                    self.in_segment = header.length > len(rest) if header is not None else self._partial(rest)
                     break
             item = self._one(rest)
             if isinstance(item, Media):
