@@ -1,7 +1,7 @@
 """Random scenario scripts of appends (whole or cut short), removals, timestampOffset, append windows, modes and
 aborts, for differential runs against Chromium:
 
-    python -m tests.random_scripts FORMAT SEED [--extended] [--racy] > /tmp/s.json && msecli verify /tmp/s.json --media DIR
+    python -m tests.random_scripts FORMAT SEED [--extended] [--racy] [--seeks] > /tmp/s.json && msecli verify /tmp/s.json --media DIR
 
 FORMAT and the DIR it needs:
 - mp4, webm: a SourceBuffer per track, over `msecli segment samples/h264-aac.mp4` (or `samples/vp9-opus.webm --format
@@ -10,7 +10,8 @@ FORMAT and the DIR it needs:
 - adts, mp3: slices of a raw stream (generated timestamps), over a directory with tone.aac, or tone.mp3 and long.mp3.
 
 (--extended: `duration` and `endOfStream()` steps among the others; --racy: an append or removal and, in the same
-task, an op a page may try while it runs.) Every difference verify then shows is a fault of
+task, an op a page may try while it runs; --seeks: seeks of the paused element, each waiting up to 0.3 s for
+`seeked`.) Every difference verify then shows is a fault of
 the simulation or one README lists. tests/test_random_scripts.py runs a few through the simulation alone."""
 
 from __future__ import annotations
@@ -39,9 +40,9 @@ RAW = {"adts": ('audio/aac', ["tone.aac"]), "mp3": ('audio/mpeg', ["tone.mp3", "
 TIMES = [0, 0.5, 1, 1.97, 2, 2.03, 3.3, 4, 5.5, 6, 7.99, 8, 9.5, 10, 12]
 
 
-def script(fmt: str, seed: int, extended: bool = False, racy: bool = False) -> dict[str, Any]:
+def script(fmt: str, seed: int, extended: bool = False, racy: bool = False, seeks: bool = False) -> dict[str, Any]:
     """`extended`: MediaSource steps too, `duration = ...` and `endOfStream()`; `racy`: steps that act while an
-    append or removal is running (in one task with it)."""
+    append or removal is running (in one task with it); `seeks`: the paused element seeks (waiting up to 0.3 s)."""
     rng = random.Random(seed)
     if fmt == "switch":
         return _switch_script(rng, seed)
@@ -57,6 +58,9 @@ def script(fmt: str, seed: int, extended: bool = False, racy: bool = False) -> d
         extra = _media_source_step(rng) if extended else None
         if racy and extra is None and rng.random() < 0.3:
             extra = _racy_step(rng, sb, segment, buffers[sb][0])
+        if seeks and extra is None and rng.random() < 0.15:
+            time = round(rng.choice(TIMES) + rng.choice([0, 0, 0.01, -0.02, 0.3]), 4)
+            extra = [{"op": "seek", "time": max(time, 0), "timeout": 0.3}]
         steps += extra if extra is not None else _step(rng, sb, segment)
     return {"name": f"random-{fmt}-{seed}", "context": "window", "steps": steps}
 
@@ -166,5 +170,6 @@ def _step(rng: random.Random, sb: str, segment: str) -> list[dict[str, Any]]:
 
 if __name__ == "__main__":
     flags = sys.argv[3:]
-    json.dump(script(sys.argv[1], int(sys.argv[2]), "--extended" in flags, "--racy" in flags), sys.stdout, indent=1)
+    json.dump(script(sys.argv[1], int(sys.argv[2]), "--extended" in flags, "--racy" in flags, "--seeks" in flags),
+              sys.stdout, indent=1)  # fmt: skip
     print()

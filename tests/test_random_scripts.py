@@ -15,21 +15,44 @@ SETS = [("mp4", "h264-aac", 6), ("webm", "vp9-webm", 6), ("mp4-muxed", "muxed", 
         ("switch", "mp4-and-webm", 3), ("adts", "adts", 3), ("mp3", "mp3", 3)]
 CASES = [(fmt, media_set, seed, False) for fmt, media_set, seeds in SETS for seed in range(seeds)]
 CASES += [("mp4", "h264-aac", 22, True), ("webm-muxed", "muxed-webm", 15, True)]  # with duration and endOfStream()
+RACY_OR_SEEKING = [("mp4", "h264-aac", 8, "racy"), ("webm", "vp9-webm", 3, "racy"), ("mp4-muxed", "muxed", 5, "racy"),
+                   ("mp4", "h264-aac", 7, "seeks"), ("webm-muxed", "muxed-webm", 5, "seeks")]
 
 
 @pytest.mark.parametrize("fmt, media_set, seed, extended", CASES)
 def test_random_scripts_run_to_the_end_with_normalised_ranges(fmt, media_set, seed, extended, tmp_path, media):
-    data = script(fmt, seed, extended)
+    _run_both_profiles(script(fmt, seed, extended), tmp_path, media[media_set])
+
+
+@pytest.mark.parametrize("fmt, media_set, seed, kind", RACY_OR_SEEKING)
+def test_racy_and_seeking_scripts_run_to_the_end_with_normalised_ranges(fmt, media_set, seed, kind, tmp_path, media):
+    data = script(fmt, seed, racy=kind == "racy", seeks=kind == "seeks")
+    assert any(step["op"] == ("batch" if kind == "racy" else "seek") for step in data["steps"])
+    _run_both_profiles(data, tmp_path, media[media_set])
+
+
+def _run_both_profiles(data, tmp_path, media_dir):
     path = tmp_path / "script.json"
     path.write_text(json.dumps(data))
-    loaded = load_script(path, media[media_set])
+    loaded = load_script(path, media_dir)
     for profile in ("spec", "chromium"):
         result = run_script(loaded, profile)
         assert len(result["steps"]) == len(data["steps"])
+        for step, record in zip(data["steps"], result["steps"]):
+            if step["op"] == "batch":
+                _assert_refused_while_updating(step["steps"], record["value"])
         for record in result["steps"]:
             for attributes in (record["sourceBuffers"] or {}).values():
                 _assert_normalised(attributes.get("buffered") or [])
             _assert_normalised(record["element"]["buffered"])
+
+
+def _assert_refused_while_updating(steps: list[dict], results: list[dict]) -> None:
+    """While an append or removal it started runs, every op on that SourceBuffer or the MediaSource throws
+    InvalidStateError (the spec's "if updating"), but abort() during an append."""
+    (first, during), (started, outcome) = steps, results
+    if first["op"] in ("append", "remove") and started["ok"] and not (first["op"] == "append" and during["op"] == "abort"):
+        assert outcome["exception"] == "InvalidStateError", (steps, results)
 
 
 def _assert_normalised(ranges: list[list[float]]) -> None:
