@@ -246,6 +246,12 @@ class Profile:
     # `ended` at the position, until the next seek; spec: nothing buffered at the position is HAVE_METADATA. Seen with
     # msecli verify: nothing appended after the init segment, then endOfStream(): ended at 0 of a 10 s duration.
     end_of_stream_with_nothing_to_play_ends: bool = False
+    # chromium: after endOfStream(), a stream with no buffered data at or after the position has reached its end
+    # (SourceBufferStream::IsEndOfStreamReached): its renderer no longer holds back readiness, seeks or playback, which
+    # follow the other streams; spec: they follow the intersection of the buffered ranges (§9.2), empty when one
+    # SourceBuffer is. Seen with msecli verify: video with nothing buffered, audio from 0 to 3.99, endOfStream():
+    # HAVE_ENOUGH_DATA (loadeddata, canplay, canplaythrough), the element's buffered still empty.
+    ended_streams_stop_holding_back: bool = False
     # chromium: in a WebM Cluster, a block whose timecode is before the previous block's (of any track) is a parse
     # error, and so is a laced block (WebMClusterParser::OnBlock, ParseBlock); spec profile: blocks are taken in any
     # order, laced ones split into their frames. Seen with msecli verify for the first (two blocks of a muxed Cluster
@@ -373,7 +379,7 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=1
                    removal_keeps_append_state=True, range_holds_whole_gops=True,
                    mp4_box_size_limits=True, error_end_of_stream_keeps_ranges=True, webm_block_rules=True,
                    failed_demuxer_ignores_end_of_stream=True, duration_setter_below_buffered_end=True,
-                   end_of_stream_with_nothing_to_play_ends=True,
+                   end_of_stream_with_nothing_to_play_ends=True, ended_streams_stop_holding_back=True,
                    webm_unknown_cluster_child_rejected=True,
                    mpeg_audio_init_waits_for_whole_frame=True, mp3_info_frames_skipped=True,
                    h264_keyframes_from_bitstream=True,

@@ -15,7 +15,7 @@ from msecli.mse.enums import HMEReadyState
 from msecli.mse.errors import IDLTypeError, NotSupportedError
 from msecli.mse.profiles import SPEC, Profile
 from msecli.sim.loop import EventLoop, Timer
-from msecli.timeline.ranges import EMPTY, TimeRanges
+from msecli.timeline.ranges import EMPTY, TimeRanges, intersected_from_zero
 from msecli.timeline.time import INF, Time, from_idl_double
 
 if TYPE_CHECKING:
@@ -247,7 +247,7 @@ class Element:
 
     def _playable_span_at(self, position: Time, playable: TimeRanges | None = None) -> tuple[Time, Time] | None:
         assert self.source is not None
-        span = self._span_here(self.source.playable() if playable is None else playable, position)
+        span = self._span_here(self._playable() if playable is None else playable, position)
         if span is None and self.profile.seek_fudge_before_ranges:
             span = self._span_within_fudge(position)
         return span
@@ -267,6 +267,27 @@ class Element:
 
     def _streams(self) -> dict[str, tuple[TimeRanges, Time]]:
         return self.source.streams() if self.source is not None else {}
+
+    def _live_streams(self) -> dict[str, tuple[TimeRanges, Time]]:
+        """The streams still to play from the position: chromium (ended_streams_stop_holding_back), after
+        endOfStream(), not those with no data at or after it (their renderers have the end); all of them otherwise,
+        or when every one is so."""
+        streams = self._streams()
+        if not (self.profile.ended_streams_stop_holding_back and self.source and self.source.media_source_ended()):
+            return streams
+        position = self._position
+        live = {kind: s for kind, s in streams.items() if any(end > position for _, end in s[0].spans())}
+        return live or streams
+
+    def _playable(self) -> TimeRanges:
+        """What playback, readiness and seeks run over: the source's playable ranges, or (ended_streams_stop_holding_back)
+        those of the streams still to play, when some stream has ended."""
+        assert self.source is not None
+        streams, live = self._streams(), self._live_streams()
+        if len(live) == len(streams):
+            return self.source.playable()
+        return intersected_from_zero([ranges for ranges, _ in live.values()],
+                                     max(ranges.highest_end for ranges, _ in live.values()))  # fmt: skip
 
     # chromium: a video underflow deferred while the audio plays on (RendererImpl::OnBufferingStateChange)
 
@@ -499,7 +520,7 @@ class Element:
         """Is there media data for this position (the "ended" rule makes the very end count)?"""
         if self.source is None:
             return False
-        playable = self.source.playable()
+        playable = self._playable()
         at_end = bool(playable) and self.source.media_source_ended() and position == playable.highest_end
         fudged = self.profile.seek_fudge_before_ranges and self._span_within_fudge(position) is not None
         return playable.contains(position) or at_end or fudged
@@ -707,7 +728,7 @@ class Element:
             if self.loop.now < self._decoder_blocked_until:
                 return HMEReadyState.HAVE_CURRENT_DATA  # the decoder has not caught up yet
             self._decoder_blocked_until = None
-        buffered = self.source.playable()
+        buffered = self._playable()
         position = self._position
         if self._video_underflow_reported():
             return HMEReadyState.HAVE_CURRENT_DATA  # chromium: the video's underflow is reported
@@ -732,7 +753,7 @@ class Element:
         frames = self.profile.video_enough_frames
         if frames is None or self.source is None:
             return ahead >= self.profile.enough_data_ahead
-        kinds = self._streams()
+        kinds = self._live_streams()
         if ("audio" in kinds or not kinds) and ahead - self.source.audio_decoder_delay() < self.profile.enough_data_ahead:
             return False  # the audio renderer's preroll, of what its decoder outputs
         return "video" not in kinds or self.source.video_frames_between(self._position, span_end) >= frames
