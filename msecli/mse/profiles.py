@@ -216,10 +216,11 @@ class Profile:
     # the sample flags say only which samples are random access points. Seen with msecli verify: a segment cut inside
     # its moof, then the start of the next one, whose bytes end the moof as garbage sample flags.
     mp4_reserved_sample_dependency_refused: bool = False
-    # chromium: a top-level MP4 box of size 0 (running to the end) or of 2^31 bytes or more is a parse error
-    # (BoxReader::ReadHeader), where an unknown box of any other size is skipped; spec profile: size 0 runs to the end
-    # of the data so far, and any 64-bit size is read. Seen with msecli verify: the tail of an mdat appended after
-    # abort() whose first word reads 2207522143 is an append error.
+    # chromium: an MP4 box of size 0 (running to the end) or of 2^31 bytes or more, at the top level or in a moof or
+    # traf, is a parse error (BoxReader::ReadHeader), where an unknown box of any other size is skipped; spec profile:
+    # size 0 runs to the end of the data so far (or of the parent), and any 64-bit size is read. Seen with msecli
+    # verify: the tail of an mdat appended after abort() whose first word reads 2207522143 is an append error; so is
+    # a moof cut short and completed by the next segment's bytes, where a size-0 header comes after its first traf.
     mp4_box_size_limits: bool = False
     # chromium: after endOfStream('decode' or 'network'), an append error included, SourceBuffer.buffered does not take
     # the "ended" rule (ChunkDemuxer's state is a parse error, not ENDED): each track's last range keeps its own end.

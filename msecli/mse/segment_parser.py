@@ -146,13 +146,25 @@ class IsoBmffParser(SegmentParser):
         raise ParseError(f"{header.type} box where a segment should start", offset=0, path=header.type)
 
     @staticmethod
-    def _check_box_size(data: Buffer, header: BoxHeader) -> None:
+    def _check_box_size(data: Buffer, header: BoxHeader, path: str | None = None) -> None:
         """chromium (BoxReader::ReadHeader): a box that runs to the end (size 0) or is 2 GiB or more is an error."""
-        at = header.offset
+        at, path = header.offset, path or header.type
         if int.from_bytes(bytes(data[at : at + 4]), "big") == 0:
-            raise ParseError(f"{header.type} box of size 0 (to the end): not supported", offset=at, path=header.type)
+            raise ParseError(f"{header.type} box of size 0 (to the end): not supported", offset=at, path=path)
         if header.size > INT32_MAX:
-            raise ParseError(f"{header.type} box of {header.size} bytes: over 2^31 - 1", offset=at, path=header.type)
+            raise ParseError(f"{header.type} box of {header.size} bytes: over 2^31 - 1", offset=at, path=path)
+
+    def _check_child_sizes(self, data: Buffer, parent: BoxHeader, path: str) -> None:
+        """chromium: the same limits for the boxes in a moof and its trafs (each read by a BoxReader that is not at
+        the end of the stream, so size 0 is refused there too)."""
+        offset = parent.payload_offset
+        while (header := read_box_header(data, offset, parent.end, path)) is not None and header.end <= parent.end:
+            self._check_box_size(data, header, f"{path}/{header.type}")
+            if header.type == "traf":
+                self._check_child_sizes(data, header, f"{path}/traf")
+            offset = header.end
+        if header is not None:  # a box running past its parent: the fragment parser names that error
+            self._check_box_size(data, header, f"{path}/{header.type}")
 
     def _init(self, data: Buffer, offset: int) -> Item:
         while True:
@@ -184,6 +196,8 @@ class IsoBmffParser(SegmentParser):
         if moof.type != "moof":
             raise ParseError(f"{moof.type} where a moof should follow styp", offset=offset, path=moof.type)
         if self._open is None:
+            if self.box_size_limits:
+                self._check_child_sizes(data, moof, "moof")
             self._open = _OpenFragment(self._fragment_batches(data, moof))
         end = self._sample_data_end(data, moof)
         if end is None or end > len(data):
