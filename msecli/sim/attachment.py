@@ -50,6 +50,10 @@ class Attachment:
         self.names: dict[int, str] = {}  # id(SourceBuffer) -> script id
         self.events: list[str] = []  # "target:type", for scenario records
         self.keep_events = True  # False: a long workload run, which reads the log instead (flat memory)
+        # Past HAVE_NOTHING, does a duration change reach the element only through the media pipeline? (Chromium's
+        # CrossThreadMediaSourceAttachment::UpdateMainThreadInfoCache leaves it to the pipeline; same-thread attachments
+        # tell the element directly.)
+        self.duration_through_pipeline = False
 
     def name_of(self, target: Any) -> str:
         if isinstance(target, str):
@@ -170,6 +174,7 @@ class WorkerAttachment(Attachment):
         self.window = window
         self.latency = latency
         self.worker_destroyed = False  # "source context destroyed" (§3.4)
+        self.duration_through_pipeline = True
         self._main = Snapshot(EMPTY, None, None, False)  # the Window's cached view
         self._pipeline = EMPTY  # what the media pipeline can still play once the worker is gone
         self._posted: Snapshot | None = None  # the worker's last post

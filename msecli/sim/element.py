@@ -32,6 +32,7 @@ class Source(Protocol):
     """What the element reads from its attachment (WindowAttachment or WorkerAttachment)."""
 
     element: Any
+    duration_through_pipeline: bool
 
     def open(self) -> None: ...
     def detach(self) -> None: ...
@@ -128,9 +129,10 @@ class Element:
         """HTML "ended playback", direction forwards: at the end of a known duration. Not while seeking: the
         seek sets the position in parallel (HTML seek step 11), and Chromium's pipeline is not ended until the
         seek completes (seen with msecli verify: play() in the task of a seek to the end does not restart at 0).
-        chromium (paused_pipeline_ends_at_last_frame): also once its paused renderers have run out, until a seek."""
+        chromium (paused_pipeline_ends_at_last_frame): also once its paused renderers have run out, until a seek, while
+        the duration is finite (HTMLMediaElement::EndedPlayback: never with an infinite duration)."""
         if self._ended_while_paused:
-            return True
+            return self.duration != INF
         return (self.ready_state >= HMEReadyState.HAVE_METADATA and not self.seeking and not math.isnan(self.duration)
                 and self.current_time >= self._exact_duration())  # fmt: skip
 
@@ -618,6 +620,8 @@ class Element:
         if value == self.duration or (math.isnan(value) and math.isnan(self.duration)):
             self._duration_exact = new_duration
             return
+        if self._pipeline_stopped() and self.source is not None and self.source.duration_through_pipeline:
+            return  # chromium: the stopped pipeline delivers no duration change (a worker MediaSource's only way)
         self._settle()
         self._set_duration(new_duration)
         self.fire("durationchange")
