@@ -4,6 +4,7 @@ attach and detach."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -215,7 +216,10 @@ class MediaSource:
         # 5. Store it.
         self._duration = new_duration
         # 6. Mirror: the element's duration and its duration-change steps.
-        self.host.mirror(lambda element: element.duration_changed(new_duration, by_page))
+        latest: Callable[[], Time | None] | None = None
+        if self.profile.duration_read_on_arrival:
+            latest = lambda: self._duration  # noqa: E731 - read when the notice reaches the element
+        self.host.mirror(lambda element: element.duration_changed(new_duration, by_page, latest))
 
     def end_of_stream_algorithm(self, error: str | None) -> None:
         """#end-of-stream-algorithm."""

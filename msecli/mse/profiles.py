@@ -253,6 +253,13 @@ class Profile:
     # SourceBuffer is. Seen with msecli verify: video with nothing buffered, audio from 0 to 3.99, endOfStream():
     # HAVE_ENOUGH_DATA (loadeddata, canplay, canplaythrough), the element's buffered still empty.
     ended_streams_stop_holding_back: bool = False
+    # chromium: past HAVE_NOTHING the element learns of a duration change from its media pipeline and reads the
+    # duration the pipeline holds when the notice arrives (HTMLMediaElement::DurationChanged asks the player), so with
+    # a MediaSource in a worker several changes in one append (a WebM Cluster's parse steps) show as one durationchange;
+    # on the main thread each arrives before the next is made. spec: each run of the duration change algorithm mirrors
+    # its own value. Seen with msecli verify: a 136 KB VP9 Cluster fires durationchange twice in a Window, once from a
+    # worker.
+    duration_read_on_arrival: bool = False
     # chromium: in a WebM Cluster, a block whose timecode is before the previous block's (of any track) is a parse
     # error, and so is a laced block (WebMClusterParser::OnBlock, ParseBlock); spec profile: blocks are taken in any
     # order, laced ones split into their frames. Seen with msecli verify for the first (two blocks of a muxed Cluster
@@ -380,7 +387,7 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=1
                    removal_keeps_append_state=True, range_holds_whole_gops=True,
                    mp4_box_size_limits=True, error_end_of_stream_keeps_ranges=True, webm_block_rules=True,
                    failed_demuxer_ignores_end_of_stream=True, duration_setter_below_buffered_end=True,
-                   end_of_stream_with_nothing_to_play_ends=True, ended_streams_stop_holding_back=True,
+                   end_of_stream_with_nothing_to_play_ends=True, ended_streams_stop_holding_back=True, duration_read_on_arrival=True,
                    webm_unknown_cluster_child_rejected=True,
                    mpeg_audio_init_waits_for_whole_frame=True, mp3_info_frames_skipped=True,
                    h264_keyframes_from_bitstream=True,

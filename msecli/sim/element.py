@@ -609,7 +609,12 @@ class Element:
 
     # Called by the core through mirror if necessary
 
-    def duration_changed(self, new_duration: Time, by_page: bool = False) -> None:
+    def duration_changed(self, new_duration: Time, by_page: bool = False,
+                         latest: Callable[[], Time | None] | None = None) -> None:
+        """`latest` (chromium, duration_read_on_arrival): the duration as the media pipeline holds it when the notice
+        arrives, which past HAVE_NOTHING the element reads instead of the value the notice carried."""
+        if latest is not None and self.ready_state != HMEReadyState.HAVE_NOTHING:
+            new_duration = current if (current := latest()) is not None else new_duration
         value = float(new_duration)
         if self.ready_state == HMEReadyState.HAVE_NOTHING:
             self._metadata_duration = new_duration  # no media data yet: duration reads NaN until HAVE_METADATA
