@@ -514,6 +514,7 @@ class Element:
                 self.fire("waiting")
         if not buffered:
             self._reschedule()
+            self.loop.queue(self._end_with_nothing_to_play)  # chromium: the seek may reach the end of every stream
             return  # wait for an append to raise readyState (media_source_changed)
         self.loop.queue(self.monitor)  # the decoders are reset and refilled; the seek completes in a later task
         self._reschedule()
@@ -679,11 +680,12 @@ class Element:
         self._end_with_nothing_to_play()
 
     def _end_with_nothing_to_play(self) -> None:
-        """chromium (end_of_stream_with_nothing_to_play_ends): paused before any preroll, at the end of the stream with
-        no frame at or after the position in any stream, every renderer gets the end at once: the pipeline has
-        ended, with enough data (HAVE_ENOUGH_DATA and its events, `ended`), until the next seek."""
-        if (not self.profile.end_of_stream_with_nothing_to_play_ends or not self.paused or self.seeking
-                or self.ready_state != HMEReadyState.HAVE_METADATA or self.source is None or self.error is not None):
+        """chromium (end_of_stream_with_nothing_to_play_ends): paused before any preroll (or seeking), at the end of the
+        stream with no frame at or after the position in any stream, every renderer gets the end at once: the pipeline
+        has ended, with enough data (HAVE_ENOUGH_DATA and its events, `ended`; a seek completes), until the next seek."""
+        if (not self.profile.end_of_stream_with_nothing_to_play_ends or not self.paused
+                or self.ready_state != HMEReadyState.HAVE_METADATA or self.source is None or self.error is not None
+                or not self.source.media_source_ended()):
             return
         left = self.source.frames_left(self._position)
         if left and not any(count for _, count in left):
