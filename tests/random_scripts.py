@@ -7,7 +7,9 @@ FORMAT and the DIR it needs:
 - mp4, webm: a SourceBuffer per track, over `msecli segment samples/h264-aac.mp4` (or `samples/vp9-opus.webm --format
   webm`) output; mp4-muxed, webm-muxed: one SourceBuffer for both, over the same with `--muxed`;
 - switch: changeType() between the MP4 and the WebM byte stream, over both sets' video/ and audio/ in one directory;
-- adts, mp3: slices of a raw stream (generated timestamps), over a directory with tone.aac, or tone.mp3 and long.mp3.
+- adts, mp3: slices of a raw stream (generated timestamps), over a directory with tone.aac, or tone.mp3 and long.mp3;
+- abr: one video SourceBuffer switching between two renditions, over video/ of the first set and small/, the same
+  video scaled to 320x180 and segmented.
 
 (--extended: `duration` and `endOfStream()` steps among the others; --racy: an append or removal and, in the same
 task, an op a page may try while it runs; --seeks: seeks of the paused element, each waiting up to 0.3 s for
@@ -48,6 +50,8 @@ def script(fmt: str, seed: int, extended: bool = False, racy: bool = False, seek
         return _switch_script(rng, seed)
     if fmt in RAW:
         return _raw_script(rng, fmt, seed)
+    if fmt == "abr":
+        return _abr_script(rng, seed)
     buffers, init_ext, media_ext = FORMATS[fmt]
     used = rng.choice([["v"], ["a"], ["v", "a"]]) if "v" in buffers else list(buffers)
     steps: list[dict[str, Any]] = [{"op": "addSourceBuffer", "id": s, "type": buffers[s][0]} for s in used]
@@ -84,6 +88,27 @@ def _switch_script(rng: random.Random, seed: int) -> dict[str, Any]:
         segment = f"{KINDS[sb]}/seg-0000{rng.randint(1, 3)}.{files[2]}"
         steps += _step(rng, sb, segment)
     return {"name": f"random-switch-{seed}", "context": "window", "steps": steps}
+
+
+def _abr_script(rng: random.Random, seed: int) -> dict[str, Any]:
+    """One video SourceBuffer and two renditions of the same video (video/, small/: 640x360 and 320x180), switched as an
+    ABR player switches: the other rendition's init segment, then its segments; and seeks, which show a frame of the
+    rendition buffered there (resize)."""
+    renditions = ["video", "small"]
+    current = rng.choice(renditions)
+    steps: list[dict[str, Any]] = [{"op": "addSourceBuffer", "id": "v", "type": 'video/mp4; codecs="avc1.64001e"'},
+                                   {"op": "append", "sb": "v", "file": f"{current}/init.mp4"}]  # fmt: skip
+    for _ in range(rng.randint(10, 24)):
+        r = rng.random()
+        if r < 0.2:
+            current = renditions[1 - renditions.index(current)]
+            steps.append({"op": "append", "sb": "v", "file": f"{current}/init.mp4"})
+        elif r < 0.35:
+            time = round(rng.choice(TIMES) + rng.choice([0, 0, 0.01, 0.3]), 4)
+            steps.append({"op": "seek", "time": time, "timeout": 0.3})
+        else:
+            steps += _step(rng, "v", f"{current}/seg-0000{rng.randint(1, 3)}.m4s")
+    return {"name": f"random-abr-{seed}", "context": "window", "steps": steps}
 
 
 def _raw_script(rng: random.Random, fmt: str, seed: int) -> dict[str, Any]:

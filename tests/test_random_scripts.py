@@ -12,7 +12,7 @@ from msecli.sim.scenario import load_script, run_script
 from tests.random_scripts import script
 
 SETS = [("mp4", "h264-aac", 6), ("webm", "vp9-webm", 6), ("mp4-muxed", "muxed", 3), ("webm-muxed", "muxed-webm", 3),
-        ("switch", "mp4-and-webm", 3), ("adts", "adts", 3), ("mp3", "mp3", 3)]
+        ("switch", "mp4-and-webm", 3), ("adts", "adts", 3), ("mp3", "mp3", 3), ("abr", "two-sizes", 3)]
 CASES = [(fmt, media_set, seed, False) for fmt, media_set, seeds in SETS for seed in range(seeds)]
 CASES += [("mp4", "h264-aac", 22, True), ("webm-muxed", "muxed-webm", 15, True)]  # with duration and endOfStream()
 RACY_OR_SEEKING = [("mp4", "h264-aac", 8, "racy"), ("webm", "vp9-webm", 3, "racy"), ("mp4-muxed", "muxed", 5, "racy"),
