@@ -872,9 +872,11 @@ class SourceBuffer:
         in the range that holds `end` (removal_split_within_its_range)."""
         if keyframe is None or not self.profile.removal_split_within_its_range:
             return keyframe
-        if track.in_bridge_gap(end):  # SourceBufferRange::NextKeyframeTimestamp: `end` itself, the range starts there
-            return None
         span = track.ranges(self.profile.merge_gap(track)).range_containing(end)
+        if track.in_bridge_gap(end) and span is not None and track.bridge_starting_at(span[0]):
+            # SourceBufferRange::NextKeyframeTimestamp: `end` inside the gap before a range's first keyframe is a
+            # keyframe itself, so the range starts there (a gap inside a range, where two were joined, is not)
+            return None
         return keyframe if span is not None and keyframe < span[1] else None
 
     def _split_reach(self, remove_end: Time, end: Time, split_at: Fraction | None) -> Time:

@@ -524,6 +524,10 @@ class TrackBuffer:
         return any(start < time < keyframe and self.first_random_access_point_at_or_after(start) == keyframe
                    and not len(self.indexes_starting_in(start, keyframe)) for start, keyframe, _ in self.bridges)  # fmt: skip
 
+    def bridge_starting_at(self, time: Time) -> bool:
+        """Does a bridge start at `time` (a range opened there, before its first keyframe)?"""
+        return any(start == time for start, _, _ in self.bridges)
+
     def _drop_orphaned_bridges(self) -> None:
         kept = [bridge for bridge in self.bridges if self.first_random_access_point_at_or_after(bridge[1]) == bridge[1]]
         if len(kept) != len(self.bridges):

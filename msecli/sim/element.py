@@ -658,7 +658,11 @@ class Element:
         new init segment's size shows once playback or a seek reaches its frames (Chromium: seen with msecli
         verify, resize before seeked)."""
         track = self.source.video_track() if self.source is not None else None
-        size = track.size_at(self._position) if track is not None else None
+        if track is None:
+            return
+        # Where the frame on show comes from: the position, or the start of the range it lies in the fudge room of.
+        video = self._streams().get("video")
+        size = track.size_at(_first_data_from(video[0] if video else self._playable(), self._position))
         if size is not None and size[0] and size != (self.video_width, self.video_height):
             self.video_width, self.video_height = size
             self.fire("resize")
