@@ -260,6 +260,12 @@ class Profile:
     # its own value. Seen with msecli verify: a 136 KB VP9 Cluster fires durationchange twice in a Window, once from a
     # worker.
     duration_read_on_arrival: bool = False
+    # chromium: the largest inter-buffer distance (which sets the fudge room ranges merge within) also counts the
+    # DTS step from the frame appended before a coded frame group that starts adjacent to the stream's append sequence
+    # (SourceBufferStream keeps its last appended DTS then); spec profile: no step across a group's start. Seen with
+    # msecli verify: a sequence-mode append whose frame follows 2 frame durations after the last one widened the fudge
+    # room enough to join [0, 0.433333] and [0.5, 3.5].
+    interbuffer_distance_across_adjacent_groups: bool = False
     # chromium: in a WebM Cluster, a block whose timecode is before the previous block's (of any track) is a parse
     # error, and so is a laced block (WebMClusterParser::OnBlock, ParseBlock); spec profile: blocks are taken in any
     # order, laced ones split into their frames. Seen with msecli verify for the first (two blocks of a muxed Cluster
@@ -388,6 +394,7 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=1
                    mp4_box_size_limits=True, error_end_of_stream_keeps_ranges=True, webm_block_rules=True,
                    failed_demuxer_ignores_end_of_stream=True, duration_setter_below_buffered_end=True,
                    end_of_stream_with_nothing_to_play_ends=True, ended_streams_stop_holding_back=True, duration_read_on_arrival=True,
+                   interbuffer_distance_across_adjacent_groups=True,
                    webm_unknown_cluster_child_rejected=True,
                    mpeg_audio_init_waits_for_whole_frame=True, mp3_info_frames_skipped=True,
                    h264_keyframes_from_bitstream=True,

@@ -641,6 +641,28 @@ class SourceBuffer:
         if not track.joins_a_range(pts, self.profile.merge_gap(track)):
             track.head(dts, pts)
 
+    def _previous_dts(self, track: TrackBuffer, pts: Fraction) -> Fraction | None:
+        """The DTS that the inter-buffer distance of the frames about to be stored (from `pts`) counts from: the last
+        decode timestamp; at a coded frame group's first frame none, or (chromium, interbuffer_distance_across_adjacent_
+        groups) the stream's last appended DTS when the group starts adjacent to its append sequence
+        (SourceBufferStream::OnStartOfCodedFrameGroup keeps it then: IsNextGopAdjacentToEndOfCurrentAppendSequence)."""
+        if track.last_decode_timestamp is not None or not self.profile.interbuffer_distance_across_adjacent_groups:
+            return track.last_decode_timestamp
+        return track.stream_last_dts if self._adjacent_to_sequence(track, pts) else None
+
+    def _adjacent_to_sequence(self, track: TrackBuffer, pts: Fraction) -> bool:
+        high = track.sequence_highest_pts
+        return track.stream_last_dts is not None and high is not None and high < pts <= high + self.profile.merge_gap(track)
+
+    def _note_appended(self, track: TrackBuffer, first_pts: Fraction, last_dts: Fraction, highest_pts: Fraction) -> None:
+        """chromium: the stream's append state after storing frames (a group's first frames not adjacent to the append
+        sequence start a new one)."""
+        if not self.profile.interbuffer_distance_across_adjacent_groups:
+            return
+        continues = track.last_decode_timestamp is not None or self._adjacent_to_sequence(track, first_pts)
+        high = track.sequence_highest_pts if continues and track.sequence_highest_pts is not None else highest_pts
+        track.stream_last_dts, track.sequence_highest_pts = last_dts, max(high, highest_pts)
+
     def _note_appended_end(self, track: TrackBuffer, end: Fraction) -> None:
         if self.profile.split_range_starts_at_overlap_end:
             known = self._appended_ends.get(track.id)
@@ -718,14 +740,16 @@ class SourceBuffer:
         """Steps 16-20 for every frame of a plan at once."""
         if not len(plan.dts):
             return
-        previous = None if track.last_decode_timestamp is None else track.ticks(track.last_decode_timestamp)
         scale = track.scale  # the plan's ticks: storing a zero duration may refine the track's grid
 
         def time(ticks: int) -> Fraction:
             return Fraction(int(ticks), scale)
 
+        previous_dts = self._previous_dts(track, time(plan.pts[0]))
+        previous = None if previous_dts is None else track.ticks(previous_dts)
         self._note_range_head(track, time(plan.dts[0]), time(plan.pts[0]))
         track.store(plan.dts, plan.pts, plan.duration, plan.key, plan.size, previous, plan.ends, plan.steps)  # 16
+        self._note_appended(track, time(plan.pts[0]), time(plan.dts[-1]), time(plan.pts.max()))
         self._note_group_frame(track, time(plan.pts[0]))
         track.need_random_access_point_flag = False
         track.last_appended_pts = time(plan.pts[-1])
@@ -816,7 +840,9 @@ class SourceBuffer:
             track_buffer.add(replacement)
         # 16. Store the frame.
         self._note_range_head(track_buffer, dts, pts)
-        track_buffer.add(CodedFrame(pts, dts, frame_duration, source.key, source.size), track_buffer.last_decode_timestamp)
+        previous_dts = self._previous_dts(track_buffer, pts)
+        track_buffer.add(CodedFrame(pts, dts, frame_duration, source.key, source.size), previous_dts)
+        self._note_appended(track_buffer, pts, dts, pts)
         self._note_group_frame(track_buffer, pts)
         track_buffer.last_appended_pts = pts
         track_buffer.last_decode_timestamp = dts  # 17
@@ -906,6 +932,8 @@ class SourceBuffer:
                 # DEVIATION (chromium profile): only what precedes that keyframe in decode order goes.
                 doomed = doomed[doomed < track.keyframe_index(rap_after)]
             last_appended_pts = track.pts_where_dts_is(doomed, track.last_decode_timestamp)  # 3.3.1
+            if track.last_appended_pts is not None and start <= track.last_appended_pts < remove_end:
+                track.stream_last_dts = track.sequence_highest_pts = None  # UpdateLastAppendStateForRemove
             removed = track.remove_with_dependants(doomed)  # 3.4
             if removed and split_at is not None and self.profile.range_starts_at_its_first_frame:
                 # DEVIATION (chromium profile): the range splits at that keyframe, which begins the new range.

@@ -131,6 +131,10 @@ class TrackBuffer:
     max_frame_duration: Fraction = Fraction(0)  # largest seen: the spec's merge-threshold practice
     max_interbuffer_distance: Fraction = Fraction(1, 1000)  # Chromium's, grows, never shrinks
     last_appended_pts: Fraction | None = None  # eviction never removes this GOP or earlier ones from the back
+    # chromium (interbuffer_distance_across_adjacent_groups): SourceBufferStream's last appended DTS and the highest
+    # frame start of its current append sequence, which outlive a coded frame group that starts adjacent to it
+    stream_last_dts: Fraction | None = None
+    sequence_highest_pts: Fraction | None = None
     bytes: int = 0
     key_frames: int = 0  # running count of the stored random access points
     annexb_parameter_sets: int = 0  # H.264 in ISO BMFF: its latest init segment's SPS and PPS as Annex B, bytes
