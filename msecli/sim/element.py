@@ -285,6 +285,8 @@ class Element:
         """What playback, readiness and seeks run over: the source's playable ranges, or (ended_streams_stop_holding_back)
         those of the streams still to play, when some stream has ended."""
         assert self.source is not None
+        if not (self.profile.ended_streams_stop_holding_back and self.source.media_source_ended()):
+            return self.source.playable()
         streams, live = self._streams(), self._live_streams()
         if len(live) == len(streams):
             return self.source.playable()
@@ -514,7 +516,8 @@ class Element:
                 self.fire("waiting")
         if not buffered:
             self._reschedule()
-            self.loop.queue(self._end_with_nothing_to_play)  # chromium: the seek may reach the end of every stream
+            if self.profile.end_of_stream_with_nothing_to_play_ends:
+                self.loop.queue(self._end_with_nothing_to_play)  # the seek may reach the end of every stream
             return  # wait for an append to raise readyState (media_source_changed)
         self.loop.queue(self.monitor)  # the decoders are reset and refilled; the seek completes in a later task
         self._reschedule()
