@@ -86,9 +86,13 @@ class SegmentParser:
         later Parse() call moves the step on too)."""
         if isinstance(item, (Skip, Init, Media)):
             self._at += item.size
-            while self._at > self._limit:
-                self._limit += PARSE_STEP
+            self._step_to(self._at)
         return item
+
+    def _step_to(self, position: int) -> None:
+        """Move the current parse step on (Parse() calls that end before `position`) until it reaches `position`."""
+        while position > self._limit:
+            self._limit += PARSE_STEP
 
     def next(self, data: Buffer) -> Item:  # pragma: no cover - interface
         raise NotImplementedError
@@ -672,6 +676,7 @@ class MpegAudioParser(SegmentParser):
         self.init_waits_for_frame = profile is not None and profile.mpeg_audio_init_waits_for_whole_frame
         self.info_frames_skipped = profile is not None and profile.mp3_info_frames_skipped and not adts
         self.batched = profile is not None and profile.generated_timestamps_as_parsed
+        self.header_size = 9 if adts else 4  # bytes a frame header needs before it can be read
         self.current: mpeg_audio.FrameHeader | None = None
         self.samples = 0  # in the current sample rate, since this append (one-frame batches) began
         self.in_segment = False  # chromium: the last frames sent left a media segment open
@@ -693,7 +698,7 @@ class MpegAudioParser(SegmentParser):
             return NeedData()
         if skip:
             return Skip(skip) if skip <= len(data) else NeedData()
-        if len(data) < (9 if self.adts else 4):
+        if len(data) < self.header_size:
             return NeedData()
         if not mpeg_audio.starts_with_sync(data, self.adts):
             # Bytes that are no frame (say the rest of a frame whose start an earlier append cut off): skipped up to
@@ -736,8 +741,7 @@ class MpegAudioParser(SegmentParser):
                 self._limit += PARSE_STEP  # the next Parse() call inspects 128 KiB more
                 self.in_segment = True  # the frame beyond this Parse() call's bytes reads as partial
                 break
-            while end > self._limit:  # Parse() calls that found no whole frame
-                self._limit += PARSE_STEP
+            self._step_to(end)  # Parse() calls that found no whole frame
             if frames and (header is None or not header.same_config(self.current) or header.length > len(rest)):
                 if header is not None or self._metadata_or_short(rest):
                     # metadata, a new configuration or the end of the data: what came before is sent first
@@ -770,11 +774,11 @@ class MpegAudioParser(SegmentParser):
 
     def _metadata_or_short(self, data: Buffer) -> bool:
         """Does `data` start with metadata (an ID3 tag, an Icecast header), or is it too short to tell?"""
-        return len(data) < (9 if self.adts else 4) or mpeg_audio.metadata_size(data) != 0
+        return len(data) < self.header_size or mpeg_audio.metadata_size(data) != 0
 
     def _header(self, data: Buffer) -> mpeg_audio.FrameHeader | None:
         """The frame header `data` starts with; None for metadata, bytes that are no frame, or too few bytes."""
-        if len(data) < (9 if self.adts else 4) or not mpeg_audio.starts_with_sync(data, self.adts):
+        if len(data) < self.header_size or not mpeg_audio.starts_with_sync(data, self.adts):
             return None
         return mpeg_audio.adts_frame(data) if self.adts else mpeg_audio.mpeg_frame(data)
 

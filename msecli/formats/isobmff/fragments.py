@@ -111,17 +111,15 @@ def traf_frames(moof_offset: int, trafs: list[Traf], infos: dict[int, TrackInfo]
         if not -TICKS_LIMIT < decode_time - info.media_time < TICKS_LIMIT:  # a u64 tfdt past what int64 ticks hold
             raise ParseError(f"baseMediaDecodeTime {decode_time} is too large", offset=moof_offset, path="moof/traf/tfdt")
         for run in traf.runs:
-            frames, decode_time, position = _run_frames(run, tfhd, info, decode_time, base, position)
-            if reserved_dependency_refused and _reserved_dependency(run, tfhd, info):
-                raise ParseError("a sample's flags give sample_depends_on the reserved value 3 (Chromium: \"Reserved "
-                                 "value used in sample dependency info\")", offset=moof_offset, path="moof/traf/trun")
+            frames, decode_time, position = _run_frames(run, tfhd, info, decode_time, base, position,
+                                                        reserved_dependency_refused)  # fmt: skip
             out.setdefault(info.id, []).append(frames)
         next_base = position
     return {track_id: parts[0] if len(parts) == 1 else concat(parts) for track_id, parts in out.items()}
 
 
-def _run_frames(run: Run | Node, tfhd: dict, info: TrackInfo, decode_time: int, base: int,
-                position: int) -> tuple[np.ndarray, int, int]:  # fmt: skip
+def _run_frames(run: Run | Node, tfhd: dict, info: TrackInfo, decode_time: int, base: int, position: int,
+                reserved_dependency_refused: bool = False) -> tuple[np.ndarray, int, int]:  # fmt: skip
     table = run.table
     count = run.fields["sample_count"]
     if table is None or not count:
@@ -131,6 +129,9 @@ def _run_frames(run: Run | Node, tfhd: dict, info: TrackInfo, decode_time: int, 
     durations = _column(table, "duration", names, tfhd, info, "default_sample_duration", count)
     sizes = _column(table, "size", names, tfhd, info, "default_sample_size", count)
     flags = _sample_flags(run, tfhd, info)
+    if reserved_dependency_refused and (((flags >> 24) & 3) == 3).any():  # sample_depends_on, bits 24-25
+        raise ParseError("a sample's flags give sample_depends_on the reserved value 3 (Chromium: \"Reserved value "
+                         "used in sample dependency info\")", offset=base, path="moof/traf/trun")
     frames["key"] = (flags & NON_SYNC) == 0
     frames["duration"], frames["size"] = durations, sizes
     # The edit list's media_time moves decode and presentation times alike (as FFmpeg applies it), so a B-frame
@@ -144,13 +145,6 @@ def _run_frames(run: Run | Node, tfhd: dict, info: TrackInfo, decode_time: int, 
     data_ends = np.cumsum(sizes)
     frames["offset"] = data_ends - sizes + start
     return frames, decode_time + int(ends[-1]), start + int(data_ends[-1])
-
-
-def _reserved_dependency(run: Run | Node, tfhd: dict, info: TrackInfo) -> bool:
-    """Does a sample of the run have sample_depends_on (bits 24-25 of its flags) set to 3, a reserved value?"""
-    if run.table is None or not run.fields["sample_count"]:
-        return False
-    return bool((((_sample_flags(run, tfhd, info) >> 24) & 3) == 3).any())
 
 
 def _sample_flags(run: Run | Node, tfhd: dict, info: TrackInfo) -> np.ndarray:
