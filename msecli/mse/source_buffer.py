@@ -641,25 +641,30 @@ class SourceBuffer:
         if not track.joins_a_range(pts, self.profile.merge_gap(track)):
             track.head(dts, pts)
 
-    def _previous_dts(self, track: TrackBuffer, pts: Fraction) -> Fraction | None:
-        """The DTS that the inter-buffer distance of the frames about to be stored (from `pts`) counts from: the last
-        decode timestamp; at a coded frame group's first frame none, or (chromium, interbuffer_distance_across_adjacent_
-        groups) the stream's last appended DTS when the group starts adjacent to its append sequence
-        (SourceBufferStream::OnStartOfCodedFrameGroup keeps it then: IsNextGopAdjacentToEndOfCurrentAppendSequence)."""
-        if track.last_decode_timestamp is not None or not self.profile.interbuffer_distance_across_adjacent_groups:
-            return track.last_decode_timestamp
-        return track.stream_last_dts if self._adjacent_to_sequence(track, pts) else None
-
-    def _adjacent_to_sequence(self, track: TrackBuffer, pts: Fraction) -> bool:
+    def _continues_sequence(self, track: TrackBuffer, pts: Fraction) -> bool:
+        """Do the frames about to be stored (from `pts`) continue the stream's append sequence: inside a coded frame
+        group, or (chromium, interbuffer_distance_across_adjacent_groups) at the start of one adjacent to the sequence
+        (SourceBufferStream::OnStartOfCodedFrameGroup: IsNextGopAdjacentToEndOfCurrentAppendSequence)? Judged before
+        they are stored, with the fudge room as it was."""
+        if track.last_decode_timestamp is not None:
+            return True
         high = track.sequence_highest_pts
-        return track.stream_last_dts is not None and high is not None and high < pts <= high + self.profile.merge_gap(track)
+        return (self.profile.interbuffer_distance_across_adjacent_groups and track.stream_last_dts is not None
+                and high is not None and high < pts <= high + self.profile.merge_gap(track))  # fmt: skip
 
-    def _note_appended(self, track: TrackBuffer, first_pts: Fraction, last_dts: Fraction, highest_pts: Fraction) -> None:
-        """chromium: the stream's append state after storing frames (a group's first frames not adjacent to the append
-        sequence start a new one)."""
+    @staticmethod
+    def _previous_dts(track: TrackBuffer, continues: bool) -> Fraction | None:
+        """The DTS the inter-buffer distance of the frames about to be stored counts from: the last decode timestamp,
+        or at a group's first frame the stream's last appended one when the group continues its append sequence."""
+        if track.last_decode_timestamp is not None or not continues:
+            return track.last_decode_timestamp
+        return track.stream_last_dts
+
+    def _note_appended(self, track: TrackBuffer, continues: bool, last_dts: Fraction, highest_pts: Fraction) -> None:
+        """chromium: the stream's append state after storing frames (frames that do not continue the append sequence
+        start a new one)."""
         if not self.profile.interbuffer_distance_across_adjacent_groups:
             return
-        continues = track.last_decode_timestamp is not None or self._adjacent_to_sequence(track, first_pts)
         high = track.sequence_highest_pts if continues and track.sequence_highest_pts is not None else highest_pts
         track.stream_last_dts, track.sequence_highest_pts = last_dts, max(high, highest_pts)
 
@@ -745,11 +750,12 @@ class SourceBuffer:
         def time(ticks: int) -> Fraction:
             return Fraction(int(ticks), scale)
 
-        previous_dts = self._previous_dts(track, time(plan.pts[0]))
+        continues = self._continues_sequence(track, time(plan.pts[0]))
+        previous_dts = self._previous_dts(track, continues)
         previous = None if previous_dts is None else track.ticks(previous_dts)
         self._note_range_head(track, time(plan.dts[0]), time(plan.pts[0]))
         track.store(plan.dts, plan.pts, plan.duration, plan.key, plan.size, previous, plan.ends, plan.steps)  # 16
-        self._note_appended(track, time(plan.pts[0]), time(plan.dts[-1]), time(plan.pts.max()))
+        self._note_appended(track, continues, time(plan.dts[-1]), time(plan.pts.max()))
         self._note_group_frame(track, time(plan.pts[0]))
         track.need_random_access_point_flag = False
         track.last_appended_pts = time(plan.pts[-1])
@@ -840,9 +846,10 @@ class SourceBuffer:
             track_buffer.add(replacement)
         # 16. Store the frame.
         self._note_range_head(track_buffer, dts, pts)
-        previous_dts = self._previous_dts(track_buffer, pts)
-        track_buffer.add(CodedFrame(pts, dts, frame_duration, source.key, source.size), previous_dts)
-        self._note_appended(track_buffer, pts, dts, pts)
+        continues = self._continues_sequence(track_buffer, pts)
+        track_buffer.add(CodedFrame(pts, dts, frame_duration, source.key, source.size),
+                         self._previous_dts(track_buffer, continues))  # fmt: skip
+        self._note_appended(track_buffer, continues, dts, pts)
         self._note_group_frame(track_buffer, pts)
         track_buffer.last_appended_pts = pts
         track_buffer.last_decode_timestamp = dts  # 17
@@ -899,9 +906,9 @@ class SourceBuffer:
         if keyframe is None or not self.profile.removal_split_within_its_range:
             return keyframe
         span = track.ranges(self.profile.merge_gap(track)).range_containing(end)
-        if track.in_bridge_gap(end) and span is not None and track.bridge_starting_at(span[0]):
+        if span is not None and track.in_head_gap(end, span[0]):
             # SourceBufferRange::NextKeyframeTimestamp: `end` inside the gap before a range's first keyframe is a
-            # keyframe itself, so the range starts there (a gap inside a range, where two were joined, is not)
+            # keyframe itself, so the range starts there
             return None
         return keyframe if span is not None and keyframe < span[1] else None
 

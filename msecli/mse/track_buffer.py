@@ -523,14 +523,12 @@ class TrackBuffer:
             self.bridges = kept
             self.mutations += 1
 
-    def in_bridge_gap(self, time: Time) -> bool:
-        """Does `time` lie strictly inside a bridge still standing: after a range's start, before its first keyframe?"""
-        return any(start < time < keyframe and self.first_random_access_point_at_or_after(start) == keyframe
+    def in_head_gap(self, time: Time, range_start: Time) -> bool:
+        """Does `time` lie strictly inside the gap a bridge still standing opens at `range_start`: after the range's
+        start, before its first keyframe (not a gap inside a range, where two were joined)?"""
+        return any(start == range_start and start < time < keyframe
+                   and self.first_random_access_point_at_or_after(start) == keyframe
                    and not len(self.indexes_starting_in(start, keyframe)) for start, keyframe, _ in self.bridges)  # fmt: skip
-
-    def bridge_starting_at(self, time: Time) -> bool:
-        """Does a bridge start at `time` (a range opened there, before its first keyframe)?"""
-        return any(start == time for start, _, _ in self.bridges)
 
     def _drop_orphaned_bridges(self) -> None:
         kept = [bridge for bridge in self.bridges if self.first_random_access_point_at_or_after(bridge[1]) == bridge[1]]

@@ -270,12 +270,15 @@ class Element:
     def _streams(self) -> dict[str, tuple[TimeRanges, Time]]:
         return self.source.streams() if self.source is not None else {}
 
+    def _streams_may_have_ended(self) -> bool:
+        return self.profile.ended_streams_stop_holding_back and self.source is not None and self.source.media_source_ended()
+
     def _live_streams(self) -> dict[str, tuple[TimeRanges, Time]]:
         """The streams still to play from the position: chromium (ended_streams_stop_holding_back), after
         endOfStream(), not those with no data at or after it (their renderers have the end); all of them otherwise,
         or when every one is so."""
         streams = self._streams()
-        if not (self.profile.ended_streams_stop_holding_back and self.source and self.source.media_source_ended()):
+        if not self._streams_may_have_ended():
             return streams
         position = self._position
         live = {kind: s for kind, s in streams.items() if any(end > position for _, end in s[0].spans())}
@@ -285,10 +288,10 @@ class Element:
         """What playback, readiness and seeks run over: the source's playable ranges, or (ended_streams_stop_holding_back)
         those of the streams still to play, when some stream has ended."""
         assert self.source is not None
-        if not (self.profile.ended_streams_stop_holding_back and self.source.media_source_ended()):
+        if not self._streams_may_have_ended():
             return self.source.playable()
-        streams, live = self._streams(), self._live_streams()
-        if len(live) == len(streams):
+        live = self._live_streams()
+        if len(live) == len(self._streams()):
             return self.source.playable()
         return intersected_from_zero([ranges for ranges, _ in live.values()],
                                      max(ranges.highest_end for ranges, _ in live.values()))  # fmt: skip
