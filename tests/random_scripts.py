@@ -9,7 +9,10 @@ FORMAT and the DIR it needs:
 - switch: changeType() between the MP4 and the WebM byte stream, over both sets' video/ and audio/ in one directory;
 - adts, mp3: slices of a raw stream (generated timestamps), over a directory with tone.aac, or tone.mp3 and long.mp3;
 - abr: one video SourceBuffer switching between two renditions, over video/ of the first set and small/, the same
-  video scaled to 320x180 and segmented.
+  video scaled to 320x180 and segmented;
+- quota-mp4, quota-webm: a SourceBuffer per track with a 1 MiB quota each (Chromium runs with the same limits), the
+  three segments appended again and again at timestampOffsets 10 s apart until coded frame eviction has to choose,
+  with seeks (eviction works around the position) and removals; over the mp4 or webm set.
 
 (--extended: `duration` and `endOfStream()` steps among the others; --racy: an append or removal and, in the same
 task, an op a page may try while it runs; --seeks: seeks of the paused element, each waiting up to 0.3 s for
@@ -52,6 +55,8 @@ def script(fmt: str, seed: int, extended: bool = False, racy: bool = False, seek
         return _raw_script(rng, fmt, seed)
     if fmt == "abr":
         return _abr_script(rng, seed)
+    if fmt.startswith("quota-"):
+        return _quota_script(rng, fmt, seed)
     buffers, init_ext, media_ext = FORMATS[fmt]
     used = rng.choice([["v"], ["a"], ["v", "a"]]) if "v" in buffers else list(buffers)
     steps: list[dict[str, Any]] = [{"op": "addSourceBuffer", "id": s, "type": buffers[s][0]} for s in used]
@@ -109,6 +114,38 @@ def _abr_script(rng: random.Random, seed: int) -> dict[str, Any]:
         else:
             steps += _step(rng, "v", f"{current}/seg-0000{rng.randint(1, 3)}.m4s")
     return {"name": f"random-abr-{seed}", "context": "window", "steps": steps}
+
+
+MiB = 1 << 20
+
+
+def _quota_script(rng: random.Random, fmt: str, seed: int) -> dict[str, Any]:
+    """Blocks of the three segments at timestampOffsets 10 s apart (mostly ahead of the last block, sometimes
+    anywhere in 0-150 s), with seeks and removals, under a 1 MiB quota per SourceBuffer: about seven blocks fill
+    it, so later appends evict, or fail with QuotaExceededError."""
+    buffers, init_ext, media_ext = FORMATS[fmt.removeprefix("quota-")]
+    used = rng.choice([["v"], ["a"], ["v", "a"]])
+    steps: list[dict[str, Any]] = [{"op": "addSourceBuffer", "id": s, "type": buffers[s][0]} for s in used]
+    steps += [{"op": "append", "sb": s, "file": f"{buffers[s][1]}/init.{init_ext}"} for s in used]
+    block = -1
+    for _ in range(rng.randint(12, 22)):
+        r = rng.random()
+        if r < 0.15:
+            time = rng.choice([0, 5, 20.5, 40, 61, 90, 119.9, 150]) if block < 0 else rng.uniform(0, 10 * block + 10)
+            steps.append({"op": "seek", "time": round(time, 3), "timeout": 0.3})
+            continue
+        if r < 0.25:
+            sb, start = rng.choice(used), rng.choice([0, 10, 30, 55.5, 80])
+            steps.append({"op": "remove", "sb": sb, "start": start, "end": rng.choice([start + 10, start + 2.5, "Infinity"])})
+            continue
+        block = block + 1 if rng.random() < 0.8 else rng.randrange(15)
+        offset = 10 * block + rng.choice([0, 0, 0, 0.5, -0.25])
+        for sb in used:
+            steps.append({"op": "set", "sb": sb, "timestampOffset": offset})
+            first = rng.choice([1, 1, 1, 2])
+            for n in range(first, rng.choice([3, 3, 3, first + 1]) + 1):
+                steps.append({"op": "append", "sb": sb, "file": f"{buffers[sb][1]}/seg-0000{n}.{media_ext}"})
+    return {"name": f"random-{fmt}-{seed}", "context": "window", "quota": [MiB, MiB], "steps": steps}
 
 
 def _raw_script(rng: random.Random, fmt: str, seed: int) -> dict[str, Any]:

@@ -310,6 +310,13 @@ class Profile:
     # decoded after it stay; spec: every frame presented in [start, remove end timestamp) (coded frame removal 3.3).
     # Seen with msecli verify: remove(3, 3.1) before an open GOP at 4 leaves [4, 5.9), not [4, 4.033).
     removal_stops_at_its_keyframe: bool = False
+    # chromium: a coded frame group that starts inside a range (and does not continue the stream's append sequence)
+    # starts 1 µs after the highest PTS decoded before the first frame presented after its start
+    # (SourceBufferStream::OnStartOfCodedFrameGroup, "preserve continuity from that range to the new group"), so what
+    # the overlap removal leaves of the range and the group's frames are one range, even across a gap wider than the
+    # fudge room; spec: the gap stays. Seen with msecli verify: 2 s GOPs of B-frames at 138, then a segment at 139.75
+    # read [138, 143.75), not [138, 139.667) [139.75, 143.75).
+    group_start_joins_its_range: bool = False
     # chromium: remove() splits a range at the keyframe its end moves on to only when that keyframe lies in the range
     # that holds the end (SourceBufferStream::Remove finds it with FindKeyframeAfterTimestamp, in that range alone; an
     # end in no range, or with no keyframe after it there, ends the removal at the end itself, and RemoveInternal
@@ -400,5 +407,5 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=1
                    h264_keyframes_from_bitstream=True,
                    mp4_nal_samples_checked=True, range_starts_at_its_first_frame=True,
                    removal_stops_at_its_keyframe=True, init_codecs_strict=True,
-                   removal_splits_its_range=True)  # fmt: skip
+                   removal_splits_its_range=True, group_start_joins_its_range=True)  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

@@ -641,6 +641,23 @@ class SourceBuffer:
         if not track.joins_a_range(pts, self.profile.merge_gap(track)):
             track.head(dts, pts)
 
+    def _group_start_in_its_range(self, track: TrackBuffer, pts: Fraction) -> Fraction | None:
+        """DEVIATION (chromium profile, group_start_joins_its_range): a coded frame group that starts at `pts` inside a
+        range, not adjacent to the stream's append sequence, starts 1 µs after the highest PTS decoded before the first
+        frame presented after `pts` (SourceBufferStream::OnStartOfCodedFrameGroup,
+        SourceBufferRange::FindHighestBufferedTimestampAtOrBefore). What the overlap leaves of the range ends there,
+        so the group's frames join it: returns where the bridge to them starts, or None. Called before the overlap
+        removal, at a group's first frame."""
+        if not self.profile.group_start_joins_its_range or track.last_decode_timestamp is not None:
+            return None
+        if self._continues_sequence(track, pts):
+            return None
+        start = track.joined_range_start(pts, self.profile.merge_gap(track))
+        highest = track.highest_pts_before_passing(pts) if start is not None else None
+        if highest is None or highest < start or highest >= pts:  # type: ignore[operator]
+            return None  # (a start before the range's first keyframe, where Chromium starts from the range's start, is not modelled)
+        return highest + ONE_MICROSECOND
+
     def _continues_sequence(self, track: TrackBuffer, pts: Fraction) -> bool:
         """Do the frames about to be stored (from `pts`) continue the stream's append sequence: inside a coded frame
         group, or (chromium, interbuffer_distance_across_adjacent_groups) at the start of one adjacent to the sequence
@@ -753,10 +770,13 @@ class SourceBuffer:
         continues = self._continues_sequence(track, time(plan.pts[0]))
         previous_dts = self._previous_dts(track, continues)
         previous = None if previous_dts is None else track.ticks(previous_dts)
+        bridge_from = self._group_start_in_its_range(track, time(plan.pts[0]))
         self._note_range_head(track, time(plan.dts[0]), time(plan.pts[0]))
         track.store(plan.dts, plan.pts, plan.duration, plan.key, plan.size, previous, plan.ends, plan.steps)  # 16
         self._note_appended(track, continues, time(plan.dts[-1]), time(plan.pts.max()))
         self._note_group_frame(track, time(plan.pts[0]))
+        if bridge_from is not None:
+            track.bridge(bridge_from, time(plan.pts[0]))
         track.need_random_access_point_flag = False
         track.last_appended_pts = time(plan.pts[-1])
         track.last_decode_timestamp = time(plan.dts[-1])  # 17
@@ -825,6 +845,7 @@ class SourceBuffer:
         # the new frame's place (§7.4 step 8.3).
         removed: list[int] = []  # decode-order indexes
         replacement: CodedFrame | None = None
+        bridge_from = self._group_start_in_its_range(track_buffer, pts)
         # 13. Overlap with an existing frame, at the start of a coded frame group.
         overlapped = track_buffer.frame_containing(pts) if track_buffer.last_decode_timestamp is None else None
         if overlapped is not None:
@@ -851,6 +872,8 @@ class SourceBuffer:
                          self._previous_dts(track_buffer, continues))  # fmt: skip
         self._note_appended(track_buffer, continues, dts, pts)
         self._note_group_frame(track_buffer, pts)
+        if bridge_from is not None:
+            track_buffer.bridge(bridge_from, pts)
         track_buffer.last_appended_pts = pts
         track_buffer.last_decode_timestamp = dts  # 17
         # 18. (chromium: a trimmed frame's own duration, so that the frames after it seem no discontinuity)

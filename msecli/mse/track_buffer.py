@@ -160,7 +160,8 @@ class TrackBuffer:
     # start to its highest frame end (SourceBufferStream::GetBufferedRanges); spec: the frames' intervals
     whole_gops: bool = False
     _ranges_gap: Time | None = None
-    _ranges_view: tuple[tuple, TimeRanges] | None = None  # the ranges as Fractions, for the same key
+    # the ranges as Fractions, and as the [start, end, highest start] spans (ticks) they are made of, for the same key
+    _ranges_view: tuple[tuple, TimeRanges, list[list[int]]] | None = None
     # chromium: [from, frame) spans reported as buffered with no frame in them, where a range starts before its
     # first frame (see `bridge`), and whether each needs frames reaching its start
     bridges: list[tuple[Fraction, Fraction, bool]] = field(default_factory=list)
@@ -343,6 +344,21 @@ class TrackBuffer:
             return None
         best = candidates[np.argmax(d["pts"][candidates])]
         return self.time(d["dts"][best])
+
+    def highest_pts_before_passing(self, time: Fraction) -> Fraction | None:
+        """chromium (SourceBufferRange::FindHighestBufferedTimestampAtOrBefore): from the keyframe with the largest PTS
+        at or before `time`, in decode order up to the first frame presented after `time`, the highest PTS. None when
+        no keyframe is presented at or before `time`."""
+        d = self._decode
+        bound = floor_ticks(time, self.scale)
+        keys = np.flatnonzero(d["key"] & (d["pts"] <= bound))
+        if not len(keys):
+            return None
+        start = int(keys[np.argmax(d["pts"][keys])])
+        pts = d["pts"][start:]
+        passing = np.flatnonzero(pts > bound)
+        stop = int(passing[0]) if len(passing) else len(pts)
+        return self.time(pts[:stop].max())
 
     def decode_order_columns(self, from_dts: Fraction, inclusive: bool, before_pts: Time) -> tuple[np.ndarray, ...]:
         """(pts, dts, key, size) columns, times in ticks of `scale`, of the frames from `from_dts` on in decode
@@ -668,9 +684,15 @@ class TrackBuffer:
     def joins_a_range(self, pts: Fraction, merge_gap: Time) -> bool:
         """Would a frame at `pts` join a range (chromium: SourceBufferRange::BelongsToRange): one holds it, or it starts
         within the merge gap of one's highest frame start."""
+        return self.joined_range_start(pts, merge_gap) is not None
+
+    def joined_range_start(self, pts: Fraction, merge_gap: Time) -> Fraction | None:
+        """The start of the range a frame at `pts` would join (see `joins_a_range`), or None."""
         self.ranges(merge_gap)
+        assert self._ranges_view is not None
         at, gap = self.ticks(pts), self._gap_ticks()
-        return any(start <= at <= max(end, top + gap) for start, end, top in self._ranges or [])
+        return next((self.time(start) for start, end, top in self._ranges_view[2] if start <= at <= max(end, top + gap)),
+                    None)  # fmt: skip
 
     def _leading_pts(self) -> np.ndarray | None:
         """The PTS (ticks) of the frames that lead a head's keyframe; heads whose keyframe is gone, or whose complete
@@ -705,7 +727,7 @@ class TrackBuffer:
             spans = self._bridged(spans, self._gap_ticks()) if self.bridges else spans
             spans = self._cut_spans(spans) if self.cuts else spans
             view = TimeRanges._normalised([self.time(s) for s, _, _ in spans], [self.time(e) for _, e, _ in spans])
-            self._ranges_view = (key, view)
+            self._ranges_view = (key, view, spans)
         return self._ranges_view[1]
 
     def _gop_holes_filled(self, spans: list[list[int]], leading: np.ndarray | None) -> list[list[int]]:
