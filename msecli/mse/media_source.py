@@ -324,6 +324,12 @@ class MediaSource:
         return max((t.decoder_delay for sb in self.active_source_buffers for t in sb.track_buffers.values()
                     if t.kind == "audio"), default=Fraction(0))  # fmt: skip
 
+    def demuxer_seek(self, time: Fraction) -> None:
+        """chromium (eviction_while_seek_pending): the media pipeline seeks every stream (ChunkDemuxer::SeekAllSources)."""
+        for sb in self.source_buffers:
+            for track in sb.track_buffers.values():
+                track.seek(time, self.profile.merge_gap(track))
+
     def seekable(self) -> TimeRanges:
         if self.ready_state == ReadyState.CLOSED:
             return EMPTY

@@ -317,6 +317,15 @@ class Profile:
     # fudge room; spec: the gap stays. Seen with msecli verify: 2 s GOPs of B-frames at 138, then a segment at 139.75
     # read [138, 143.75), not [138, 139.667) [139.75, 143.75).
     group_start_joins_its_range: bool = False
+    # chromium: each stream of the media pipeline has a seek that waits for data (SourceBufferStream::seek_pending_):
+    # from when every SourceBuffer has its first init segment (ChunkDemuxer::OnSourceInitDone seeks every stream to 0)
+    # and from each element seek, until an append buffers a range that can seek there (CanSeekTo: from its start less
+    # the fudge room to its end; or a first range starting under 1 s, kSeekToStartFudgeRoom). While it waits, coded
+    # frame eviction that the position and the back cannot satisfy frees whole GOPs from the front up to the last
+    # range's highest frame (GarbageCollectIfNeeded: "greedily deleting from the front"), keeping the GOP last
+    # appended; spec: nothing is freed after the position, the back, and QuotaExceededError. Seen with msecli verify: a
+    # 1 MiB AAC stream never buffered at 0 frees 5 frames from its front rather than refusing the append.
+    eviction_while_seek_pending: bool = False
     # chromium: remove() splits a range at the keyframe its end moves on to only when that keyframe lies in the range
     # that holds the end (SourceBufferStream::Remove finds it with FindKeyframeAfterTimestamp, in that range alone; an
     # end in no range, or with no keyframe after it there, ends the removal at the end itself, and RemoveInternal
@@ -407,5 +416,6 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=1
                    h264_keyframes_from_bitstream=True,
                    mp4_nal_samples_checked=True, range_starts_at_its_first_frame=True,
                    removal_stops_at_its_keyframe=True, init_codecs_strict=True,
-                   removal_splits_its_range=True, group_start_joins_its_range=True)  # fmt: skip
+                   removal_splits_its_range=True, group_start_joins_its_range=True,
+                   eviction_while_seek_pending=True)  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

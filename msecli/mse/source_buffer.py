@@ -501,6 +501,8 @@ class SourceBuffer:
         if active_track_flag:  # 7 (conditional, as in the 2016 REC)
             self.host.mirror(lambda element: element.new_initialization_segment(video))
         if all(sb.first_initialization_segment_received_flag for sb in ms.source_buffers):  # 8
+            if not ms.reached_metadata and self.profile.eviction_while_seek_pending:
+                ms.demuxer_seek(Fraction(0))  # chromium: ChunkDemuxer::OnSourceInitDone, SeekAllSources(start time)
             ms.reached_metadata = True
             self.host.mirror(lambda element: element.all_initialization_segments_received(video))
         return True
@@ -588,6 +590,9 @@ class SourceBuffer:
                     self._process_frame(track, frame)
         if before is not None:
             self._bridge_split_ranges(before)
+        if self.profile.eviction_while_seek_pending:
+            for track, _ in owned:
+                track.seek_if_pending(self.profile.merge_gap(track))
         self._after_frames()
 
     def _before_overlaps(self, owned: list[tuple[TrackBuffer, FrameBatch]]) -> dict[int, tuple[int, TimeRanges]]:
@@ -1025,8 +1030,26 @@ class SourceBuffer:
                 need -= self._evict_up_to_position(track, media_time, need, only=[track])
             if need > 0:
                 need -= self._evict_back(track, media_time, need, only=[track])
+            if need > 0 and track.seek_pending_at is not None:
+                need -= self._evict_front_greedily(track, need)
             fits &= need <= 0
         return fits
+
+    def _evict_front_greedily(self, track: TrackBuffer, need: int) -> int:
+        """chromium (eviction_while_seek_pending): whole GOPs from the front up to the last range's highest frame,
+        keeping the GOP last appended (SourceBufferStream::FreeBuffers moves it to a range of its own)."""
+        ranges, last = track.ranges(self.profile.merge_gap(track)), track.last_appended_pts
+        top = track.highest_pts
+        if not ranges or top is None:
+            return 0
+
+        def next_gop() -> Gop | None:
+            gop = track.first_gop()
+            if gop is not None and last is not None and gop[0] <= last < gop[1]:
+                return track.gop_after(gop[0])
+            return gop
+
+        return self._free_gops(next_gop, lambda gop: gop[1] > top, need, [track])
 
     def _evict_up_to_position(self, track: TrackBuffer, media_time: Fraction, need: int,
                               only: list[TrackBuffer] | None = None) -> int:  # fmt: skip

@@ -169,6 +169,8 @@ class TrackBuffer:
     heads: list[tuple[Fraction, Fraction]] = field(default_factory=list)
     # chromium: PTS of keyframes where remove() split a range (see `cut`)
     cuts: list[Fraction] = field(default_factory=list)
+    # chromium (eviction_while_seek_pending): where the media pipeline's seek of this stream waits for data, if it does
+    seek_pending_at: Fraction | None = None
 
     # The exact grid
 
@@ -344,6 +346,22 @@ class TrackBuffer:
             return None
         best = candidates[np.argmax(d["pts"][candidates])]
         return self.time(d["dts"][best])
+
+    def seek(self, time: Fraction, merge_gap: Time) -> None:
+        """chromium (SourceBufferStream::Seek): the pipeline seeks this stream to `time`; it waits for data there."""
+        self.seek_pending_at = time
+        self.seek_if_pending(merge_gap)
+
+    def seek_if_pending(self, merge_gap: Time) -> None:
+        """A waiting seek completes once a range can seek to its time: the time lies in [start - fudge room, end) of
+        one (SourceBufferRange::CanSeekTo), or the first range starts at or after it and under 1 s
+        (ShouldSeekToStartOfBuffered, kSeekToStartFudgeRoom)."""
+        time = self.seek_pending_at
+        if time is None or not len(self):
+            return
+        ranges = self.ranges(merge_gap)
+        if time <= ranges.start(0) < 1 or any(max(0, start - merge_gap) <= time < end for start, end in ranges.spans()):
+            self.seek_pending_at = None
 
     def highest_pts_before_passing(self, time: Fraction) -> Fraction | None:
         """chromium (SourceBufferRange::FindHighestBufferedTimestampAtOrBefore): from the keyframe with the largest PTS

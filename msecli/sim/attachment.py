@@ -101,6 +101,12 @@ class Attachment:
         return sum(t.frames_presented_between(start, end) for sb in self.media_source.active_source_buffers
                    for t in sb.track_buffers.values() if t.kind == "video")  # fmt: skip
 
+    def demuxer_seek(self, time: Fraction) -> None:
+        """The pipeline's seek of its streams, at once wherever the MediaSource lives (ChunkDemuxer, shared and locked,
+        is told on the main thread: WebMediaPlayerImpl::DoSeek, StartWaitingForSeek)."""
+        if self.media_source is not None:
+            self.media_source.demuxer_seek(time)
+
     def frames_left(self, position: Fraction) -> list[tuple[str, int]]:
         """(kind, frames ending after `position`) for each active track buffer: what each renderer has left."""
         if self.media_source is None:

@@ -47,6 +47,7 @@ class Source(Protocol):
     def video_frames_between(self, start: Time, end: Time) -> int: ...
     def frames_left(self, position: Fraction) -> list[tuple[str, int]]: ...
     def video_track(self) -> Any: ...
+    def demuxer_seek(self, time: Fraction) -> None: ...
 
 
 @dataclass
@@ -512,6 +513,8 @@ class Element:
         self.fire("seeking")
         if self.source is not None:
             self.source.time_update(self._position)
+            if self.profile.eviction_while_seek_pending:
+                self.source.demuxer_seek(self._position)
         buffered = self._buffered_at(self._position)
         if (not buffered or self.profile.seek_lowers_ready_state) and self.ready_state > HMEReadyState.HAVE_METADATA:
             self.ready_state = HMEReadyState.HAVE_METADATA
