@@ -429,13 +429,15 @@ class TrackBuffer:
         return self._gop(self._last_key(), len(self)) if len(self) else None
 
     def _gop(self, start: int, stop: int) -> Gop:
+        """The GOP of decode indexes [start, stop). It ends where its frames end, or, where those overlap the next GOP's
+        keyframe (as after a coded frame group joined its range inside a frame), at that keyframe: evicting the GOP
+        removes its own frames (Chromium's DeleteGOPFromFront), not that keyframe."""
         d = self._decode
         pts = d["pts"][start:stop]
-        return (
-            self.time(pts.min()),
-            self.time((pts + d["duration"][start:stop]).max()),
-            int(d["size"][start:stop].sum()),
-        )
+        end = (pts + d["duration"][start:stop]).max()
+        if stop < len(self) and pts.min() < d["pts"][stop] < end:
+            end = d["pts"][stop]
+        return self.time(pts.min()), self.time(end), int(d["size"][start:stop].sum())
 
     # Storing
 
