@@ -326,6 +326,12 @@ class Profile:
     # appended; spec: nothing is freed after the position, the back, and QuotaExceededError. Seen with msecli verify: a
     # 1 MiB AAC stream never buffered at 0 frees 5 frames from its front rather than refusing the append.
     eviction_while_seek_pending: bool = False
+    # chromium: an audio frame dropped wholly before appendWindowStart prerolls the next frame of its track kept, if
+    # that one starts within a sample of its end (FrameProcessor::HandlePartialAppendWindowTrimming, SetPrerollBuffer),
+    # and its memory counts against the quota with that frame's (StreamParserBuffer::GetMemoryUsage adds the preroll
+    # buffer's); a new init segment forgets it. spec: a dropped frame is gone. Seen with msecli verify: AAC appended at
+    # timestampOffset 0 (its priming frame before 0) under a 1 MiB quota makes back eviction free one frame more.
+    audio_preroll_kept: bool = False
     # chromium: remove() splits a range at the keyframe its end moves on to only when that keyframe lies in the range
     # that holds the end (SourceBufferStream::Remove finds it with FindKeyframeAfterTimestamp, in that range alone; an
     # end in no range, or with no keyframe after it there, ends the removal at the end itself, and RemoveInternal
@@ -417,5 +423,5 @@ CHROMIUM = Profile("chromium", merge_by_fudge_room=True, frame_memory_overhead=1
                    mp4_nal_samples_checked=True, range_starts_at_its_first_frame=True,
                    removal_stops_at_its_keyframe=True, init_codecs_strict=True,
                    removal_splits_its_range=True, group_start_joins_its_range=True,
-                   eviction_while_seek_pending=True)  # fmt: skip
+                   eviction_while_seek_pending=True, audio_preroll_kept=True)  # fmt: skip
 PROFILES = {p.name: p for p in (SPEC, CHROMIUM)}

@@ -494,6 +494,9 @@ class SourceBuffer:
         self.pending_initialization_segment_for_change_type_flag = False  # 6
         for track_id, info in segment.tracks.items():  # the picture size of the video frames that follow
             buffer = self.track_buffers.get(self._track_id_map.get(track_id, track_id))
+            if buffer is not None and info.kind == "audio":  # chromium: a new audio config forgets the preroll
+                buffer.preroll = None
+                buffer.sample_duration = Fraction(1, info.timescale if info.timescale >= 8000 else 48000)
             if buffer is not None and info.kind == "video":
                 buffer.coded_size = (info.width, info.height)
                 buffer.annexb_parameter_sets = info.annexb_parameter_sets
@@ -713,8 +716,8 @@ class SourceBuffer:
         """The batch's frames in the track's ticks if, taken one by one after everything processed so far,
         each would only be stored (or, before the first keyframe while a RAP is needed, dropped); else None.
         Every check compares integer ticks: this runs once per track per media segment."""
-        if self.generate_timestamps_flag or self.group_start_timestamp is not None:
-            return None  # steps 1 and 3 would act
+        if self.generate_timestamps_flag or self.group_start_timestamp is not None or track.preroll is not None:
+            return None  # steps 1 and 3 would act, or the first frame may carry a preroll
         offset = self.timestamp_offset
         if track.scale % batch.timescale or track.scale % offset.denominator:
             track.fit(Fraction(1, batch.timescale), offset)
@@ -825,6 +828,7 @@ class SourceBuffer:
             break
         # 7. Frame end timestamp.
         frame_end_timestamp = pts + frame_duration
+        preroll = self._audio_preroll(track_buffer, pts, frame_end_timestamp, source.size)
         if self.profile.partial_audio_trimming and track_buffer.kind == "audio":
             # DEVIATION (chromium profile): trim audio frames that straddle the append window.
             if pts < self.append_window_start < frame_end_timestamp:
@@ -873,7 +877,7 @@ class SourceBuffer:
         # 16. Store the frame.
         self._note_range_head(track_buffer, dts, pts)
         continues = self._continues_sequence(track_buffer, pts)
-        track_buffer.add(CodedFrame(pts, dts, frame_duration, source.key, source.size),
+        track_buffer.add(CodedFrame(pts, dts, frame_duration, source.key, source.size + preroll),
                          self._previous_dts(track_buffer, continues))  # fmt: skip
         self._note_appended(track_buffer, continues, dts, pts)
         self._note_group_frame(track_buffer, pts)
@@ -890,6 +894,23 @@ class SourceBuffer:
         self._note_appended_end(track_buffer, frame_end_timestamp)
         if self.generate_timestamps_flag and not self.profile.generated_timestamps_as_parsed:  # 21
             self.timestamp_offset = frame_end_timestamp
+
+    def _audio_preroll(self, track: TrackBuffer, pts: Fraction, end: Fraction, size: int) -> int:
+        """DEVIATION (chromium profile, audio_preroll_kept): an audio frame wholly before appendWindowStart is kept as
+        the preroll of the next one not wholly outside the window; that one carries it if it starts within a sample
+        of its end and not before it. Returns the memory the frame at `pts` carries for it, counted with its size."""
+        if not self.profile.audio_preroll_kept or track.kind != "audio":
+            return 0
+        if pts < self.append_window_start and end <= self.append_window_start:
+            memory = size + self.profile.frame_memory_overhead
+            if self.profile.stream_parser_rewrites and track.codec.startswith("mp4a.40.") and isinstance(self.parser, IsoBmffParser):
+                memory += ADTS_HEADER
+            track.preroll = (pts, end, memory)
+            return 0
+        if track.preroll is None or pts >= self.append_window_end:
+            return 0
+        (start, stop, memory), track.preroll = track.preroll, None
+        return memory if abs(stop - pts) < track.sample_duration and start <= pts else 0
 
     def _audio_splice(
         self, overlapped: CodedFrame, index: int, new_pts: Fraction

@@ -171,6 +171,10 @@ class TrackBuffer:
     cuts: list[Fraction] = field(default_factory=list)
     # chromium (eviction_while_seek_pending): where the media pipeline's seek of this stream waits for data, if it does
     seek_pending_at: Fraction | None = None
+    # chromium (audio_preroll_kept): the last audio frame dropped wholly before appendWindowStart, (PTS, end, the memory
+    # it holds), kept to preroll the next one; and one sample's duration, how close that one must start
+    preroll: tuple[Fraction, Fraction, int] | None = None
+    sample_duration: Fraction = Fraction(1, 48000)
 
     # The exact grid
 
