@@ -649,22 +649,33 @@ class SourceBuffer:
         if not track.joins_a_range(pts, self.profile.merge_gap(track)):
             track.head(dts, pts)
 
-    def _group_start_in_its_range(self, track: TrackBuffer, pts: Fraction) -> Fraction | None:
-        """DEVIATION (chromium profile, group_start_joins_its_range): a coded frame group that starts at `pts` inside a
-        range, not adjacent to the stream's append sequence, starts 1 µs after the highest PTS decoded before the first
-        frame presented after `pts` (SourceBufferStream::OnStartOfCodedFrameGroup,
-        SourceBufferRange::FindHighestBufferedTimestampAtOrBefore). What the overlap leaves of the range ends there,
-        so the group's frames join it: returns where the bridge to them starts, or None. Called before the overlap
-        removal, at a group's first frame."""
+    def _group_start_in_its_range(self, track: TrackBuffer, pts: Fraction) -> tuple[Fraction, bool] | None:
+        """DEVIATION (chromium profile, group_start_joins_its_range): a coded frame group that starts inside one of the
+        track's ranges, not adjacent to the stream's append sequence, starts 1 µs after the highest PTS decoded before
+        the first frame presented after its start, or, where that start lies before the range's first keyframe, 1 µs
+        after the range's start (SourceBufferStream::OnStartOfCodedFrameGroup,
+        SourceBufferRange::FindHighestBufferedTimestampAtOrBefore). What the overlap leaves of the range ends there, so
+        the group's frames join it; a range whose first keyframe comes after the group's start goes from that keyframe
+        on, and the group's range begins 1 µs after where it began. Returns the bridge to the frame at `pts` (where it
+        starts, whether frames before must reach it), or None. Called before the overlap removal, at the track's first
+        frame in the group; the group starts at `pts` or, where another track's frame opened it, at that frame's."""
         if not self.profile.group_start_joins_its_range or track.last_decode_timestamp is not None:
             return None
-        if self._continues_sequence(track, pts):
+        opened = track.id in self._group_opening and self._group_start_pts is not None and not self._group_pending
+        group_start = self._group_start_pts if opened else pts
+        assert group_start is not None
+        if self._continues_sequence(track, group_start):
             return None
-        start = track.joined_range_start(pts, self.profile.merge_gap(track))
-        highest = track.highest_pts_before_passing(pts) if start is not None else None
-        if highest is None or highest < start or highest >= pts:  # type: ignore[operator]
-            return None  # (a start before the range's first keyframe, where Chromium starts from the range's start, is not modelled)
-        return highest + ONE_MICROSECOND
+        start = track.joined_range_start(group_start, self.profile.merge_gap(track))
+        if start is None:
+            return None
+        highest = track.highest_pts_before_passing(group_start)
+        if highest is not None and highest >= start:
+            return (highest + ONE_MICROSECOND, True) if highest < group_start else None
+        if start < group_start:  # before the range's first keyframe
+            track.drop_bridges_from(start)
+            return start + ONE_MICROSECOND, False
+        return None
 
     def _continues_sequence(self, track: TrackBuffer, pts: Fraction) -> bool:
         """Do the frames about to be stored (from `pts`) continue the stream's append sequence: inside a coded frame
@@ -784,7 +795,7 @@ class SourceBuffer:
         self._note_appended(track, continues, time(plan.dts[-1]), time(plan.pts.max()))
         self._note_group_frame(track, time(plan.pts[0]))
         if bridge_from is not None:
-            track.bridge(bridge_from, time(plan.pts[0]))
+            track.bridge(bridge_from[0], time(plan.pts[0]), reaching=bridge_from[1])
         track.need_random_access_point_flag = False
         track.last_appended_pts = time(plan.pts[-1])
         track.last_decode_timestamp = time(plan.dts[-1])  # 17
@@ -882,7 +893,7 @@ class SourceBuffer:
         self._note_appended(track_buffer, continues, dts, pts)
         self._note_group_frame(track_buffer, pts)
         if bridge_from is not None:
-            track_buffer.bridge(bridge_from, pts)
+            track_buffer.bridge(bridge_from[0], pts, reaching=bridge_from[1])
         track_buffer.last_appended_pts = pts
         track_buffer.last_decode_timestamp = dts  # 17
         # 18. (chromium: a trimmed frame's own duration, so that the frames after it seem no discontinuity)

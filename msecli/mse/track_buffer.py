@@ -563,6 +563,13 @@ class TrackBuffer:
             self.bridges = kept
             self.mutations += 1
 
+    def drop_bridges_from(self, start: Fraction) -> None:
+        """The range that began at `start` no longer does: the bridges that opened it go."""
+        kept = [bridge for bridge in self.bridges if bridge[0] != start]
+        if len(kept) != len(self.bridges):
+            self.bridges = kept
+            self.mutations += 1
+
     def in_head_gap(self, time: Time, range_start: Time) -> bool:
         """Does `time` lie strictly inside the gap a bridge still standing opens at `range_start`: after the range's
         start, before its first keyframe (not a gap inside a range, where two were joined)?"""
