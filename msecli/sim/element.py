@@ -778,9 +778,20 @@ class Element:
         if frames is None or self.source is None:
             return ahead >= self.profile.enough_data_ahead
         kinds = self._live_streams()
+        if "audio" in kinds:  # the audio renderer prerolls from the audio stream's own data, wherever the video ends
+            audio = kinds["audio"][0]
+            span = self._span_here(audio, self._position)
+            ahead = span[1] - _first_data_from(audio, self._position) if span is not None else ahead
         if ("audio" in kinds or not kinds) and ahead - self.source.audio_decoder_delay() < self.profile.enough_data_ahead:
             return False  # the audio renderer's preroll, of what its decoder outputs
-        return "video" not in kinds or self.source.video_frames_between(self._position, span_end) >= frames
+        return "video" not in kinds or self.source.video_frames_between(self._first_frame_start(), span_end) >= frames
+
+    def _first_frame_start(self) -> Fraction:
+        """Where the video frame shown at the position begins (the position, where no frame holds it): the video
+        renderer counts that frame among those it has ahead."""
+        track = self.source.video_track() if self.source is not None else None
+        held = track.frame_containing(self._position) if track is not None else None
+        return min(self._position, held[1].pts) if held is not None else self._position
 
     def _set_ready_state(self, new: HMEReadyState) -> None:
         """Chromium's HTMLMediaElement::SetReadyState event order."""
