@@ -22,6 +22,7 @@ class TrackInfo:
     media_time: int = 0  # ISO BMFF edit list: PTS = CT - media_time
     defaults: dict[str, int] = field(default_factory=dict)  # trex defaults / WebM DefaultDuration (ticks)
     codec_delay: int = 0  # ticks a decoder discards at its start: WebM CodecDelay, MP3's 529 samples
+    seek_preroll_ns: int = 0  # WebM SeekPreRoll: what a decoder must decode before a seek target (Opus: 80 ms)
     width: int = 0  # video: coded picture size from the sample entry / PixelWidth
     height: int = 0
     annexb_parameter_sets: int = 0  # H.264 in ISO BMFF: its avcC's SPS and PPS as Annex B NAL units, bytes

@@ -330,6 +330,13 @@ class MediaSource:
             for track in sb.track_buffers.values():
                 track.seek(time, self.profile.merge_gap(track))
 
+    def renderers_read(self) -> None:
+        """chromium: the renderers read on from where every stream was sought (they prerolled): front eviction is
+        bounded by the position alone again."""
+        for sb in self.source_buffers:
+            for track in sb.track_buffers.values():
+                track.read_from = None
+
     def seekable(self) -> TimeRanges:
         if self.ready_state == ReadyState.CLOSED:
             return EMPTY

@@ -497,6 +497,7 @@ class SourceBuffer:
             if buffer is not None and info.kind == "audio":  # chromium: a new audio config forgets the preroll
                 buffer.preroll = None
                 buffer.sample_duration = Fraction(1, info.timescale if info.timescale >= 8000 else 48000)
+                buffer.seek_preroll = Fraction(info.seek_preroll_ns, 10**9) if info.codecs == "opus" else Fraction(0)
             if buffer is not None and info.kind == "video":
                 buffer.coded_size = (info.width, info.height)
                 buffer.annexb_parameter_sets = info.annexb_parameter_sets
@@ -999,8 +1000,8 @@ class SourceBuffer:
                 # DEVIATION (chromium profile): only what precedes that keyframe in decode order goes.
                 doomed = doomed[doomed < track.keyframe_index(rap_after)]
             last_appended_pts = track.pts_where_dts_is(doomed, track.last_decode_timestamp)  # 3.3.1
-            if track.last_appended_pts is not None and start <= track.last_appended_pts < remove_end:
-                track.stream_last_dts = track.sequence_highest_pts = None  # UpdateLastAppendStateForRemove
+            if self._takes_last_appended_gop(track, start, remove_end):  # SourceBufferStream::UpdateLastAppendStateForRemove
+                track.stream_last_dts = track.sequence_highest_pts = track.last_appended_pts = None
             removed = track.remove_with_dependants(doomed)  # 3.4
             if removed and split_at is not None and self.profile.range_starts_at_its_first_frame:
                 # DEVIATION (chromium profile): the range splits at that keyframe, which begins the new range.
@@ -1014,6 +1015,16 @@ class SourceBuffer:
         self.host.mirror(lambda element: element.media_source_changed(removal=True))  # 3.5
         if self.buffer_full_flag and self._within_quota():  # 4
             self.buffer_full_flag = False
+
+    @staticmethod
+    def _takes_last_appended_gop(track: TrackBuffer, start: Time, remove_end: Time) -> bool:
+        """Does a removal of [start, remove_end) reach the GOP last appended to the track? Then the stream forgets its
+        last append: eviction no longer spares that GOP, nor what precedes it from the back."""
+        last = track.last_appended_pts
+        if last is None:
+            return False
+        keyframe = track.rap_pts_at_or_before(last)
+        return start <= last and remove_end > (keyframe if keyframe is not None else last)
 
     def coded_frame_eviction(self, new_data_size: int) -> None:
         """#sourcebuffer-coded-frame-eviction, with the UA's choice of what to drop made as Chromium does
@@ -1088,6 +1099,8 @@ class SourceBuffer:
         """GC steps 1 and 3: the GOPs between a last append behind the position and the position, then whole GOPs
         from the front up to the one holding the position, sparing the range appended to."""
         freed, front_limit = 0, media_time
+        if track.read_from is not None:  # chromium: nor the GOP the stream is next read from (FirstGOPContainsNextBufferPosition)
+            front_limit = min(front_limit, track.read_from)
         appended = track.last_appended_pts
         span = track.ranges(self.profile.merge_gap(track)).range_containing(appended) if appended is not None else None
         # Appending behind the position: the range last appended to ends before it (Chromium compares the position

@@ -175,6 +175,10 @@ class TrackBuffer:
     # it holds), kept to preroll the next one; and one sample's duration, how close that one must start
     preroll: tuple[Fraction, Fraction, int] | None = None
     sample_duration: Fraction = Fraction(1, 48000)
+    # chromium: an Opus stream's seek starts reading its SeekPreRoll before the target (SourceBufferStream::Seek); where
+    # the stream will next be read from after a seek, until the renderers read on (None then)
+    seek_preroll: Fraction = Fraction(0)
+    read_from: Fraction | None = None
 
     # The exact grid
 
@@ -341,6 +345,15 @@ class TrackBuffer:
 
     def rap_dts_at_or_before(self, position: Time) -> Fraction | None:
         """The DTS of the keyframe with the largest PTS at or before `position` (where decoding starts)."""
+        best = self._rap_at_or_before(position)
+        return None if best is None else self.time(self._decode["dts"][best])
+
+    def rap_pts_at_or_before(self, position: Time) -> Fraction | None:
+        """The largest keyframe PTS at or before `position`."""
+        best = self._rap_at_or_before(position)
+        return None if best is None else self.time(self._decode["pts"][best])
+
+    def _rap_at_or_before(self, position: Time) -> int | None:
         d = self._decode
         if not len(self):
             return None
@@ -348,12 +361,13 @@ class TrackBuffer:
         candidates = np.flatnonzero(d["key"] if bound == INF else d["key"] & (d["pts"] <= bound))
         if not len(candidates):
             return None
-        best = candidates[np.argmax(d["pts"][candidates])]
-        return self.time(d["dts"][best])
+        return int(candidates[np.argmax(d["pts"][candidates])])
 
     def seek(self, time: Fraction, merge_gap: Time) -> None:
-        """chromium (SourceBufferStream::Seek): the pipeline seeks this stream to `time`; it waits for data there."""
+        """chromium (SourceBufferStream::Seek): the pipeline seeks this stream to `time`; it waits for data there, and
+        is read from there (an Opus stream from its seek preroll before it, within the range) once it has it."""
         self.seek_pending_at = time
+        self.read_from = None
         self.seek_if_pending(merge_gap)
 
     def seek_if_pending(self, merge_gap: Time) -> None:
@@ -364,8 +378,14 @@ class TrackBuffer:
         if time is None or not len(self):
             return
         ranges = self.ranges(merge_gap)
-        if time <= ranges.start(0) < 1 or any(max(0, start - merge_gap) <= time < end for start, end in ranges.spans()):
+        if time <= ranges.start(0) < 1:
+            self.seek_pending_at, self.read_from = None, Fraction(ranges.start(0))
+            return
+        held = next(((start, end) for start, end in ranges.spans() if max(0, start - merge_gap) <= time < end), None)
+        if held is not None:
             self.seek_pending_at = None
+            preroll = max(time - self.seek_preroll, held[0]) if self.seek_preroll and time > held[0] else time
+            self.read_from = Fraction(preroll)
 
     def highest_pts_before_passing(self, time: Fraction) -> Fraction | None:
         """chromium (SourceBufferRange::FindHighestBufferedTimestampAtOrBefore): from the keyframe with the largest PTS

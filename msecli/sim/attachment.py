@@ -107,6 +107,10 @@ class Attachment:
         if self.media_source is not None:
             self.media_source.demuxer_seek(time)
 
+    def renderers_read(self) -> None:
+        if self.media_source is not None:
+            self.media_source.renderers_read()
+
     def frames_left(self, position: Fraction) -> list[tuple[str, int]]:
         """(kind, frames ending after `position`) for each active track buffer: what each renderer has left."""
         if self.media_source is None:

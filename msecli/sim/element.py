@@ -48,6 +48,7 @@ class Source(Protocol):
     def frames_left(self, position: Fraction) -> list[tuple[str, int]]: ...
     def video_track(self) -> Any: ...
     def demuxer_seek(self, time: Fraction) -> None: ...
+    def renderers_read(self) -> None: ...
 
 
 @dataclass
@@ -817,6 +818,8 @@ class Element:
         if new >= HMEReadyState.HAVE_CURRENT_DATA and self.decoder is not None and not self.decoder.started:
             self._restart_decoder()  # the first frame is there: decoding (preroll) begins
         if new >= HMEReadyState.HAVE_CURRENT_DATA:
+            if not self._prerolled and self.source is not None and self.profile.eviction_while_seek_pending:
+                self.source.renderers_read()
             self._prerolled = True
         if new >= HMEReadyState.HAVE_CURRENT_DATA and not self._loaded_data:
             self._loaded_data = True

@@ -263,7 +263,8 @@ def track_infos(segment_children: list[Node]) -> tuple[int, dict[int, TrackInfo]
                 size = (video.fields.get("PixelWidth", 0), video.fields.get("PixelHeight", 0)) if video else (0, 0)
                 infos[number] = TrackInfo(id=number, kind=kind, timescale=0, codecs=_codecs(codec_id, private),
                                           defaults={"DefaultDuration": entry.fields.get("DefaultDuration", 0)},
-                                          codec_delay=entry.fields.get("CodecDelay", 0), width=size[0], height=size[1])  # fmt: skip
+                                          codec_delay=entry.fields.get("CodecDelay", 0), width=size[0], height=size[1],
+                                          seek_preroll_ns=entry.fields.get("SeekPreRoll", 0))  # fmt: skip
     for info in infos.values():
         info.timescale = round(1e9 / scale)
         # Whole TimestampScale ticks, truncated: FFmpeg's demuxer divides so, and Chromium caps it so
