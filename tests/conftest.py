@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import zlib
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -120,6 +121,23 @@ def media(segmented, tmp_path_factory) -> dict[str, Path]:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/*.json from the code")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """MSECLI_TEST_SHARD=i/n keeps every n-th test from the i-th (tests.run_suite runs the browser tests, mostly
+    waiting on real-time playback, in two such processes). A scenario and its chromium- twin share a shard, which
+    runs their browser workload once."""
+    shard = os.environ.get("MSECLI_TEST_SHARD")
+    if not shard:
+        return
+    index, count = (int(part) for part in shard.split("/"))
+    kept, dropped = [], []
+    for position, item in enumerate(items):
+        path = getattr(getattr(item, "callspec", None), "params", {}).get("path")
+        key = zlib.crc32(Path(path).stem.removeprefix("chromium-").encode()) if path is not None else position
+        (kept if key % count == index else dropped).append(item)
+    items[:] = kept
+    config.hook.pytest_deselected(items=dropped)
 
 
 @pytest.fixture
