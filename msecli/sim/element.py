@@ -779,13 +779,18 @@ class Element:
         if frames is None or self.source is None:
             return ahead >= self.profile.enough_data_ahead
         kinds = self._live_streams()
-        if "audio" in kinds:  # the audio renderer prerolls from the audio stream's own data, wherever the video ends
+        delay, enough = self.source.audio_decoder_delay(), self.profile.enough_data_ahead
+        if "audio" in kinds and ahead - delay < enough:
+            # the audio renderer prerolls from the audio stream's own data, however soon the video ends
             audio = kinds["audio"][0]
             span = self._span_here(audio, self._position)
             ahead = span[1] - _first_data_from(audio, self._position) if span is not None else ahead
-        if ("audio" in kinds or not kinds) and ahead - self.source.audio_decoder_delay() < self.profile.enough_data_ahead:
+        if ("audio" in kinds or not kinds) and ahead - delay < enough:
             return False  # the audio renderer's preroll, of what its decoder outputs
-        return "video" not in kinds or self.source.video_frames_between(self._first_frame_start(), span_end) >= frames
+        if "video" not in kinds:
+            return True
+        return (self.source.video_frames_between(self._position, span_end) >= frames
+                or self.source.video_frames_between(self._first_frame_start(), span_end) >= frames)
 
     def _first_frame_start(self) -> Fraction:
         """Where the video frame shown at the position begins (the position, where no frame holds it): the video
