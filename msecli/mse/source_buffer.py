@@ -914,10 +914,7 @@ class SourceBuffer:
         if not self.profile.audio_preroll_kept or track.kind != "audio":
             return 0
         if pts < self.append_window_start and end <= self.append_window_start:
-            memory = size + self.profile.frame_memory_overhead
-            if self.profile.stream_parser_rewrites and track.codec.startswith("mp4a.40.") and isinstance(self.parser, IsoBmffParser):
-                memory += ADTS_HEADER
-            track.preroll = (pts, end, memory)
+            track.preroll = (pts, end, size + self._frame_overhead(track))
             return 0
         if track.preroll is None or pts >= self.append_window_end:
             return 0
@@ -1142,11 +1139,15 @@ class SourceBuffer:
     def _track_memory(self, track: TrackBuffer) -> int:
         """What a track buffer's frames count against the quota (running counts, not a scan): their bytes, plus what
         the profile adds per frame and, where its stream parser rewrites frames, what that adds."""
-        total = track.bytes + self.profile.frame_memory_overhead * len(track)
-        if self.profile.stream_parser_rewrites:  # chromium's MP4 parser: AAC as ADTS, H.264 keyframes led by SPS/PPS
-            aac = track.codec.startswith("mp4a.40.") and isinstance(self.parser, IsoBmffParser)
-            total += ADTS_HEADER * len(track) * aac + track.annexb_parameter_sets * track.key_frames
+        total = track.bytes + self._frame_overhead(track) * len(track)
+        if self.profile.stream_parser_rewrites:  # chromium's MP4 parser: H.264 keyframes led by SPS/PPS
+            total += track.annexb_parameter_sets * track.key_frames
         return total
+
+    def _frame_overhead(self, track: TrackBuffer) -> int:
+        """What each frame of the track counts against the quota besides its bytes (chromium's MP4 parser: AAC as ADTS)."""
+        aac = self.profile.stream_parser_rewrites and track.codec.startswith("mp4a.40.") and isinstance(self.parser, IsoBmffParser)
+        return self.profile.frame_memory_overhead + ADTS_HEADER * aac
 
     def _quota(self) -> int:
         kinds = {t.kind for t in self.track_buffers.values()}
