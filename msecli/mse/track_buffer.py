@@ -391,14 +391,11 @@ class TrackBuffer:
         """chromium (SourceBufferRange::FindHighestBufferedTimestampAtOrBefore): from the keyframe with the largest PTS
         at or before `time`, in decode order up to the first frame presented after `time`, the highest PTS. None when
         no keyframe is presented at or before `time`."""
-        d = self._decode
-        bound = floor_ticks(time, self.scale)
-        keys = np.flatnonzero(d["key"] & (d["pts"] <= bound))
-        if not len(keys):
+        start = self._rap_at_or_before(time)
+        if start is None:
             return None
-        start = int(keys[np.argmax(d["pts"][keys])])
-        pts = d["pts"][start:]
-        passing = np.flatnonzero(pts > bound)
+        pts = self._decode["pts"][start:]
+        passing = np.flatnonzero(pts > floor_ticks(time, self.scale))
         stop = int(passing[0]) if len(passing) else len(pts)
         return self.time(pts[:stop].max())
 
