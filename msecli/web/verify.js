@@ -96,9 +96,11 @@ const msecli = {
 
   // Waits until nothing has changed for three looks in a row, 40 ms apart: no SourceBuffer updating, no new
   // event on either side, the same readyState (Chromium's pipeline moves readyState a little after an append).
+  // At HAVE_METADATA with media buffered at the position, for eight: the renderers' preroll may still be under way,
+  // and on a loaded machine it can take longer than three looks.
   async settle() {
     let last = null, calm = 0;
-    for (let round = 0; round < 75 && calm < 3; round++) {
+    for (let round = 0; round < 75 && calm < (this.mayPreroll() ? 8 : 3); round++) {
       await sleep(round === 0 ? 10 : 40);
       const probe = this.terminated ? {events: 0, updating: false} : await this.call("probe");
       const now = JSON.stringify([probe, this.elementEvents.length, this.secondEvents.length, this.element.readyState,
@@ -106,6 +108,13 @@ const msecli = {
       calm = now === last && !probe.updating ? calm + 1 : 0;
       last = now;
     }
+  },
+
+  mayPreroll() {
+    const element = this.element, ranges = element.buffered, time = element.currentTime;
+    if (element.readyState !== HTMLMediaElement.HAVE_METADATA || element.error) return false;
+    for (let i = 0; i < ranges.length; i++) if (ranges.start(i) <= time && time < ranges.end(i)) return true;
+    return false;
   },
 
   async mse(step) {
