@@ -20,6 +20,7 @@ from msecli.timeline.time import INF, Time, from_idl_double, to_idl_double
 
 if TYPE_CHECKING:
     from msecli.mse.source_buffer import SourceBuffer
+    from msecli.mse.track_buffer import TrackBuffer
 
 MAX_SOURCE_BUFFERS = 16
 
@@ -321,21 +322,22 @@ class MediaSource:
     def audio_decoder_delay(self) -> Time:
         """What the audio decoder discards at its start, in seconds: the largest over the active audio track
         buffers (chromium: their codec delay)."""
-        return max((t.decoder_delay for sb in self.active_source_buffers for t in sb.track_buffers.values()
-                    if t.kind == "audio"), default=Fraction(0))  # fmt: skip
+        return max((t.decoder_delay for t in self._track_buffers(active=True) if t.kind == "audio"), default=Fraction(0))
 
     def demuxer_seek(self, time: Fraction) -> None:
         """chromium (eviction_while_seek_pending): the media pipeline seeks every stream (ChunkDemuxer::SeekAllSources)."""
-        for sb in self.source_buffers:
-            for track in sb.track_buffers.values():
-                track.seek(time, self.profile.merge_gap(track))
+        for track in self._track_buffers():
+            track.seek(time, self.profile.merge_gap(track))
 
     def renderers_read(self) -> None:
         """chromium: the renderers read on from where every stream was sought (they prerolled): front eviction is
         bounded by the position alone again."""
-        for sb in self.source_buffers:
-            for track in sb.track_buffers.values():
-                track.read_from = None
+        for track in self._track_buffers():
+            track.read_from = None
+
+    def _track_buffers(self, active: bool = False) -> list[TrackBuffer]:
+        """Every track buffer of the SourceBuffers (active: of the active ones only)."""
+        return [t for sb in (self.active_source_buffers if active else self.source_buffers) for t in sb.track_buffers.values()]
 
     def seekable(self) -> TimeRanges:
         if self.ready_state == ReadyState.CLOSED:

@@ -463,8 +463,7 @@ class SourceBuffer:
                 return False
             renumbered = self._map_track_ids(kinds, first)
             for track_id, info in segment.tracks.items():
-                track = self.track_buffers[renumbered.get(track_id, track_id)]
-                track.codec, track.decoder_delay = info.codecs, self._decoder_delay(info)
+                self.track_buffers[renumbered.get(track_id, track_id)].codec = info.codecs
             for track in self.track_buffers.values():
                 track.need_random_access_point_flag = True
             self.parser.tracks = segment.tracks
@@ -481,8 +480,7 @@ class SourceBuffer:
                     active_track_flag |= self._add_track(kind, track_id, "")
                     self.track_buffers[track_id] = TrackBuffer(track_id, kind, info.codecs,
                                                                merge_by_start=self.profile.merge_by_fudge_room,
-                                                               whole_gops=self.profile.range_holds_whole_gops,
-                                                               decoder_delay=self._decoder_delay(info))
+                                                               whole_gops=self.profile.range_holds_whole_gops)
             if active_track_flag and self not in ms.active_source_buffers:  # 5.5
                 ms.active_source_buffers = [
                     sb for sb in ms.source_buffers if sb in ms.active_source_buffers or sb is self
@@ -492,10 +490,10 @@ class SourceBuffer:
             self.first_init_tracks = kinds
             self._track_id_map = {}
         self.pending_initialization_segment_for_change_type_flag = False  # 6
-        for track_id, info in segment.tracks.items():  # the picture size of the video frames that follow
+        for track_id, info in segment.tracks.items():  # the decoder config of the frames that follow
             buffer = self.track_buffers.get(self._track_id_map.get(track_id, track_id))
             if buffer is not None and info.kind == "audio":  # chromium: a new audio config forgets the preroll
-                buffer.preroll = None
+                buffer.decoder_delay, buffer.preroll = self._decoder_delay(info), None
                 buffer.sample_duration = Fraction(1, info.timescale if info.timescale >= 8000 else 48000)
                 buffer.seek_preroll = Fraction(info.seek_preroll_ns, 10**9) if info.codecs == "opus" else Fraction(0)
             if buffer is not None and info.kind == "video":
@@ -1078,9 +1076,8 @@ class SourceBuffer:
     def _evict_front_greedily(self, track: TrackBuffer, need: int) -> int:
         """chromium (eviction_while_seek_pending): whole GOPs from the front up to the last range's highest frame,
         keeping the GOP last appended (SourceBufferStream::FreeBuffers moves it to a range of its own)."""
-        ranges, last = track.ranges(self.profile.merge_gap(track)), track.last_appended_pts
-        top = track.highest_pts
-        if not ranges or top is None:
+        last, top = track.last_appended_pts, track.highest_pts
+        if top is None:
             return 0
 
         def next_gop() -> Gop | None:
